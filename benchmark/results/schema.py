@@ -24,7 +24,7 @@ from benchmark.errors import ResultsSchemaError
 SPLITS: tuple[str, ...] = ("meta_train", "meta_test", "ood")
 
 METRICS: tuple[str, ...] = ("return", "success", "episode_length")
-"""Closed list of metric names: undiscounted episode return, success at any step (0/1), steps in the episode."""
+"""Closed list of metric names: undiscounted episode return, success at any step (0/1), episode length."""
 
 # Column name -> pandas dtype. Nullable integer/float dtypes for the optional columns.
 COLUMNS: dict[str, str] = {
@@ -41,7 +41,17 @@ COLUMNS: dict[str, str] = {
     "value": "float64",
 }
 NULLABLE: frozenset[str] = frozenset({"task_id", "episode", "task_param"})
-SORT_KEY: list[str] = ["method", "suite", "seed", "run_id", "env_steps", "split", "task_id", "episode", "metric"]
+SORT_KEY: list[str] = [
+    "method",
+    "suite",
+    "seed",
+    "run_id",
+    "env_steps",
+    "split",
+    "task_id",
+    "episode",
+    "metric",
+]
 
 
 def empty_table() -> pd.DataFrame:
@@ -65,7 +75,9 @@ def validate(df: pd.DataFrame, *, source: str = "results table") -> pd.DataFrame
     for name, dtype in COLUMNS.items():
         column = df[name].reset_index(drop=True)
         if name not in NULLABLE and column.isna().any():
-            raise ResultsSchemaError(f"{source}: column {name!r} has missing values (only {sorted(NULLABLE)} may)")
+            raise ResultsSchemaError(
+                f"{source}: column {name!r} has missing values (only {sorted(NULLABLE)} may)"
+            )
         try:
             if dtype in ("int64", "Int64"):
                 numeric = pd.to_numeric(column, errors="raise")
@@ -123,5 +135,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
-        raise ResultsSchemaError(f"{path}: not a readable results file ({type(exc).__name__}: {exc})") from None
+        raise ResultsSchemaError(
+            f"{path}: not a readable results file ({type(exc).__name__}: {exc})"
+        ) from None
     return validate(raw, source=str(path))

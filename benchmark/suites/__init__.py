@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from benchmark.errors import BenchmarkError
 from benchmark.suites.base import META_TEST, META_TRAIN, OOD, SPLITS, Suite, Task, TaskEnv
 
-__all__ = ["META_TEST", "META_TRAIN", "OOD", "SPLITS", "SUITES", "Suite", "SuiteEntry", "Task", "TaskEnv", "make_suite"]
+__all__ = [
+    "META_TEST",
+    "META_TRAIN",
+    "OOD",
+    "SPLITS",
+    "SUITES",
+    "Suite",
+    "SuiteEntry",
+    "Task",
+    "TaskEnv",
+    "make_suite",
+]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ SPLIT_SIZES = {META_TRAIN: 1000, META_TEST: 40, OOD: 40}
 
 
 class PointNavEnv(gym.Env):
-    """Point robot on the plane; ``action`` in [-1, 1]^2 is scaled to a displacement of at most ``MAX_STEP``."""
+    """Point robot on the plane; ``action`` in [-1, 1]^2 scales to a displacement of at most ``MAX_STEP``."""
 
     metadata = {"render_modes": []}
 
@@ -67,7 +67,9 @@ def build_point_nav(seed: int) -> Suite:
         # sqrt of a uniform draw makes the goal uniform over the disc's area.
         radii = TRAIN_RADIUS * np.sqrt(rng.uniform(0.0, 1.0, SPLIT_SIZES[split]))
         angles = rng.uniform(0.0, 2 * np.pi, SPLIT_SIZES[split])
-        splits[split] = [_goal_task(split, i, r, a) for i, (r, a) in enumerate(zip(radii, angles, strict=True))]
+        splits[split] = [
+            _goal_task(split, i, r, a) for i, (r, a) in enumerate(zip(radii, angles, strict=True))
+        ]
     rng = split_seed(seed, OOD)
     # Open at the inner edge: a draw of exactly 1.0 would lie inside the training disc.
     radii = OOD_RADIUS[1] - rng.uniform(0.0, OOD_RADIUS[1] - OOD_RADIUS[0], SPLIT_SIZES[OOD])

@@ -1,0 +1,50 @@
+# Entry points of the suite. `make install` once, then `make test` / `make reproduce-paper PROFILE=quick`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is installed first and pinned: a bare `torch` requirement would pull the multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+PROFILE ?= smoke
+WORKERS ?=
+RESULTS ?= results/results.parquet
+FIGURES_OUT ?= analysis/out
+
+.PHONY: install test test-slow lint type reproduce-paper sweep results figures bench clean
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -e ".[dev]"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+test:
+	$(BIN)/python -m pytest -q
+
+test-slow:
+	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider
+
+lint:
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+type:
+	$(BIN)/mypy benchmark
+
+# The main job: the profile's whole grid, merged into one table, drawn as figures.
+reproduce-paper: sweep results figures
+
+sweep:
+	$(BIN)/python -m benchmark sweep --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS),)
+
+results:
+	$(BIN)/python -m benchmark results --out $(RESULTS)
+
+figures:
+	$(BIN)/python -m analysis --results $(RESULTS) --out $(FIGURES_OUT)
+
+bench:
+	$(BIN)/python -m benchmark.bench
+
+clean:
+	rm -rf results/runs $(RESULTS) $(FIGURES_OUT) .pytest_cache .ruff_cache .mypy_cache

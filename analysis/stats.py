@@ -1,0 +1,256 @@
+"""Robust statistics for meta-RL results: the metric set of rliable (Agarwal et al. 2021), in NumPy only.
+
+Why not call rliable: rliable 1.2 draws its bootstrap from NumPy's *global* generator (its ``random_state``
+argument is ignored), and it cannot be imported next to pandas 3 (it pins ``arch<8``; arch 7 breaks on
+pandas 3). These ~200 lines reproduce its semantics with an explicit :class:`numpy.random.Generator`, so
+the same input and seed always give the same numbers. ``analysis/README.md`` records the cross-check
+against rliable itself (``tests/analysis/test_rliable_crosscheck.py``).
+
+Data layout: ``scores`` is a sequence with one 1-D array per *task* (for the aggregates a task is a suite),
+holding one score per *run* (seed). A 2-D array of shape ``(num_runs, num_tasks)`` -- rliable's layout --
+is accepted as well. Tasks may have different numbers of runs (a ragged layout rliable cannot take).
+
+Every metric also accepts arrays with leading batch axes, shape ``(..., num_runs_of_task)``, and returns
+shape ``(...)``: the bootstrap evaluates all its resamples in one vectorised call.
+
+Definitions (identical to rliable's when every task has the same number of runs):
+
+* ``iqm``: interquartile mean, the 25 % trimmed mean of all (run, task) scores pooled (``trim_mean``
+  convention: ``int(0.25 * n)`` scores cut from each end).
+* ``aggregate_mean`` / ``aggregate_median``: mean / median over tasks of the per-task mean over runs.
+* ``optimality_gap``: ``gamma`` minus the mean of ``min(score, gamma)``; per-task means, then their mean.
+* ``probability_of_improvement``: ``P(X > Y)`` per task by the Mann-Whitney U statistic (ties count 1/2),
+  averaged over tasks.
+* ``score_distribution``: performance profile, the fraction of runs with score ``> tau``; per-task
+  fractions, then their mean.
+* Bootstrap: stratified over runs (runs are resampled with replacement independently within each task;
+  tasks are fixed), percentile confidence intervals (``numpy.percentile``, linear interpolation).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_REPS = 5000
+"""Bootstrap resamples used by the figures unless told otherwise (rliable's default is 50 000)."""
+
+CONFIDENCE = 0.95
+
+SeedLike = int | np.random.Generator | np.random.SeedSequence
+Scores = Sequence[np.ndarray] | np.ndarray
+Statistic = Callable[[list[np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate and its confidence interval."""
+
+    point: float
+    low: float
+    high: float
+
+
+# --------------------------------------------------------------------------------------------------------
+# Inputs and seeds
+
+
+def as_tasks(scores: Scores) -> list[np.ndarray]:
+    """Return ``scores`` as a list with one float 1-D array of run scores per task.
+
+    Raises:
+        ValueError: no task, a task without runs, or a non-finite score.
+    """
+    if isinstance(scores, np.ndarray):
+        if scores.ndim != 2:
+            raise ValueError(f"scores array must have shape (num_runs, num_tasks), got {scores.shape}")
+        tasks = [np.asarray(scores[:, t], dtype=np.float64) for t in range(scores.shape[1])]
+    else:
+        tasks = [np.asarray(t, dtype=np.float64).reshape(-1) for t in scores]
+    if not tasks:
+        raise ValueError("scores must hold at least one task")
+    for i, task in enumerate(tasks):
+        if task.size == 0:
+            raise ValueError(f"task {i} has no runs")
+        if not np.isfinite(task).all():
+            raise ValueError(f"task {i} has non-finite scores")
+    return tasks
+
+
+def derive_seed(seed: int, *keys: object) -> np.random.SeedSequence:
+    """A seed for one estimate, from the user's ``seed`` and the estimate's identity (method, suite, ...).
+
+    Keying every estimate separately makes each confidence interval depend only on its own data and the
+    seed: adding a new method to the table leaves every other method's intervals byte-identical.
+    ``zlib.crc32`` (not ``hash``) keeps the derivation identical across processes.
+    """
+    words = [int(seed)] + [zlib.crc32(repr(key).encode("utf-8")) for key in keys]
+    return np.random.SeedSequence(words)
+
+
+def _generator(seed: SeedLike) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Metrics (each: list of per-task arrays of shape (..., n_t) -> array of shape (...))
+
+
+def iqm(scores: Scores) -> np.ndarray:
+    """Interquartile mean of all (run, task) scores pooled: the mean of the middle 50 %."""
+    pooled = np.sort(np.concatenate(_tasks_or_batches(scores), axis=-1), axis=-1)
+    n = pooled.shape[-1]
+    cut = int(0.25 * n)
+    return np.mean(pooled[..., cut : n - cut], axis=-1)
+
+
+def aggregate_mean(scores: Scores) -> np.ndarray:
+    """Mean over tasks of the per-task mean over runs."""
+    return np.mean(_task_means(scores), axis=-1)
+
+
+def aggregate_median(scores: Scores) -> np.ndarray:
+    """Median over tasks of the per-task mean over runs."""
+    return np.median(_task_means(scores), axis=-1)
+
+
+def optimality_gap(scores: Scores, gamma: float = 1.0) -> np.ndarray:
+    """How far scores fall short of ``gamma``: ``gamma - mean(min(score, gamma))``; lower is better."""
+    tasks = _tasks_or_batches(scores)
+    shortfall = np.stack([np.mean(gamma - np.minimum(t, gamma), axis=-1) for t in tasks], axis=-1)
+    return np.mean(shortfall, axis=-1)
+
+
+def probability_of_improvement(scores_x: Scores, scores_y: Scores) -> np.ndarray:
+    """``P(X > Y)``: per task, the chance that a random run of X beats a random run of Y (ties count
+    one half, the Mann-Whitney U statistic over ``n_x * n_y``), averaged over tasks."""
+    tasks_x, tasks_y = _tasks_or_batches(scores_x), _tasks_or_batches(scores_y)
+    if len(tasks_x) != len(tasks_y):
+        raise ValueError(f"X has {len(tasks_x)} tasks but Y has {len(tasks_y)}")
+    per_task = []
+    for x, y in zip(tasks_x, tasks_y, strict=True):
+        diff = x[..., :, None] - y[..., None, :]
+        per_task.append(np.mean((diff > 0) + 0.5 * (diff == 0), axis=(-2, -1)))
+    return np.mean(np.stack(per_task, axis=-1), axis=-1)
+
+
+def score_distribution(scores: Scores, taus: np.ndarray) -> np.ndarray:
+    """Performance profile: for each threshold ``tau``, the fraction of runs scoring above it (per task,
+    then averaged over tasks). Returns shape ``(..., len(taus))``."""
+    taus = np.asarray(taus, dtype=np.float64)
+    tasks = _tasks_or_batches(scores)
+    fractions = [np.mean(t[..., None, :] > taus[:, None], axis=-1) for t in tasks]
+    return np.mean(np.stack(fractions, axis=0), axis=0)
+
+
+def _tasks_or_batches(scores: Scores) -> list[np.ndarray]:
+    # Inside the bootstrap the per-task arrays carry a leading resample axis; at the top level they are
+    # the user's input and get validated.
+    if isinstance(scores, list) and scores and all(isinstance(t, np.ndarray) and t.ndim >= 1 for t in scores):
+        return scores
+    return as_tasks(scores)
+
+
+def _task_means(scores: Scores) -> np.ndarray:
+    return np.stack([np.mean(t, axis=-1) for t in _tasks_or_batches(scores)], axis=-1)
+
+
+AGGREGATES: dict[str, Statistic] = {
+    "median": aggregate_median,
+    "iqm": iqm,
+    "mean": aggregate_mean,
+    "optimality_gap": optimality_gap,
+}
+"""The four aggregate metrics of rliable, in the order its figures show them."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Bootstrap
+
+
+def _resample(tasks: list[np.ndarray], reps: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Stratified resamples: shape ``(reps, n_t)`` per task, runs drawn with replacement within the task."""
+    return [t[rng.integers(0, t.size, size=(reps, t.size))] for t in tasks]
+
+
+def _percentile_interval(point: np.ndarray, boot: np.ndarray, confidence: float) -> tuple[np.ndarray, ...]:
+    alpha = 100.0 * (1.0 - confidence) / 2.0
+    low, high = np.percentile(boot, [alpha, 100.0 - alpha], axis=0)
+    return np.asarray(point, dtype=np.float64), low, high
+
+
+def bootstrap_ci(
+    scores: Scores,
+    statistic: Statistic,
+    *,
+    seed: SeedLike,
+    reps: int = DEFAULT_REPS,
+    confidence: float = CONFIDENCE,
+) -> Interval:
+    """Stratified-bootstrap percentile confidence interval of a scalar ``statistic`` (rliable semantics).
+
+    Args:
+        scores: one array of run scores per task (or a ``(num_runs, num_tasks)`` array).
+        statistic: a metric of this module (or any function with the same batched signature).
+        seed: an int, :class:`numpy.random.SeedSequence` or :class:`numpy.random.Generator`.
+        reps: number of bootstrap resamples.
+        confidence: coverage of the interval.
+    """
+    tasks = as_tasks(scores)
+    boot = statistic(_resample(tasks, reps, _generator(seed)))
+    point, low, high = _percentile_interval(statistic(tasks), boot, confidence)
+    return Interval(float(point), float(low), float(high))
+
+
+def bootstrap_ci_pair(
+    scores_x: Scores,
+    scores_y: Scores,
+    statistic: Callable[[list[np.ndarray], list[np.ndarray]], np.ndarray] = probability_of_improvement,
+    *,
+    seed: SeedLike,
+    reps: int = DEFAULT_REPS,
+    confidence: float = CONFIDENCE,
+) -> Interval:
+    """Confidence interval of a two-sample statistic (default: probability of improvement); the runs of X
+    and of Y are resampled independently, each stratified by task (rliable's independent bootstrap)."""
+    tasks_x, tasks_y = as_tasks(scores_x), as_tasks(scores_y)
+    rng = _generator(seed)
+    boot = statistic(_resample(tasks_x, reps, rng), _resample(tasks_y, reps, rng))
+    point, low, high = _percentile_interval(statistic(tasks_x, tasks_y), boot, confidence)
+    return Interval(float(point), float(low), float(high))
+
+
+def mean_ci(
+    values: np.ndarray, *, seed: SeedLike, reps: int = DEFAULT_REPS, confidence: float = CONFIDENCE
+) -> Interval:
+    """Percentile-bootstrap confidence interval of the mean of ``values`` (e.g. one score per seed).
+
+    With a single value the interval collapses onto the point (no spread can be estimated from one run).
+    """
+    return bootstrap_ci([np.asarray(values, dtype=np.float64)], aggregate_mean, seed=seed, reps=reps,
+                        confidence=confidence)
+
+
+def performance_profile(
+    scores: Scores,
+    taus: np.ndarray,
+    *,
+    seed: SeedLike,
+    reps: int = DEFAULT_REPS,
+    confidence: float = CONFIDENCE,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score distribution at each ``tau`` with pointwise stratified-bootstrap bands.
+
+    Returns:
+        ``(profile, low, high)``, each of shape ``(len(taus),)``.
+    """
+    tasks = as_tasks(scores)
+    taus = np.asarray(taus, dtype=np.float64)
+    boot = score_distribution(_resample(tasks, reps, _generator(seed)), taus)
+    point, low, high = _percentile_interval(score_distribution(tasks, taus), boot, confidence)
+    return point, low, high

@@ -1,0 +1,221 @@
+"""The one place that says how a method or suite looks: colour, label, order; and the fixed plot style.
+
+Add a method here to give it a fixed colour and a display name. A method that is *not* listed still shows
+up in every figure: it is labelled with its id and coloured from :data:`FALLBACK_PALETTE` in the sorted
+order of the unknown methods present, so the same table always gives the same colours.
+
+Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas (no pyplot, no GUI backend),
+under the explicit :data:`RC` settings (the user's ``matplotlibrc`` cannot change them), and saved without
+timestamps or version strings, so the same table gives byte-identical PNG, PDF and CSV files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib as mpl
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class MethodStyle:
+    label: str
+    color: str
+
+
+METHODS: dict[str, MethodStyle] = {
+    "trmrl": MethodStyle("TrMRL (ours)", "#d62728"),
+    "rl2": MethodStyle("RL²", "#1f77b4"),
+    "maml": MethodStyle("MAML-TRPO", "#2ca02c"),
+    "pearl": MethodStyle("PEARL", "#9467bd"),
+    "random": MethodStyle("Random", "#7f7f7f"),
+}
+"""Known methods, in legend order (``random`` is always drawn last, as the floor)."""
+
+FALLBACK_PALETTE: tuple[str, ...] = (
+    "#ff7f0e",  # orange
+    "#17becf",  # cyan
+    "#8c564b",  # brown
+    "#e377c2",  # pink
+    "#bcbd22",  # olive
+    "#393b79",  # indigo
+    "#637939",  # moss
+    "#843c39",  # dark red
+    "#7b4173",  # plum
+    "#3182bd",  # light blue
+)
+"""Colours for methods not in :data:`METHODS`; none of them is used by a known method."""
+
+SUITES: tuple[str, ...] = (
+    "point-nav",
+    "halfcheetah-vel",
+    "halfcheetah-dir",
+    "ant-dir",
+    "ant-dir-2d",
+    "ant-goal",
+    "ml1-reach",
+    "ml1-push",
+    "ml1-pick-place",
+    "ml10",
+    "ml45",
+)
+"""Known suites in figure order; unknown suites follow in sorted order."""
+
+TASK_PARAMETERS: dict[str, str] = {
+    "point-nav": "goal distance from start",
+    "halfcheetah-vel": "target velocity (m/s)",
+    "ant-dir-2d": "direction angle (rad)",
+    "ant-goal": "goal distance from start",
+}
+"""Axis label of a suite's ``task_param`` (suites not listed get ``"task parameter"``)."""
+
+TRAIN_RANGES: dict[str, tuple[float, float]] = {
+    "point-nav": (0.0, 1.0),
+    "halfcheetah-vel": (0.0, 3.0),
+}
+"""Known meta-train ranges of ``task_param`` (DESIGN.md); other suites' ranges are read off the table."""
+
+RC: dict[str, object] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 9.0,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 9.0,
+    "legend.frameon": False,
+    "xtick.labelsize": 8.0,
+    "ytick.labelsize": 8.0,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 3.5,
+    "figure.dpi": 100.0,
+    "savefig.dpi": 150.0,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.05,
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "trmrl-bench",
+    "path.simplify": False,
+}
+BAND_ALPHA = 0.2
+"""Opacity of confidence bands."""
+
+FLOAT_FORMAT = "%.6g"
+"""How every CSV writes floats (fixed, so that CSVs are byte-stable)."""
+
+
+def method_order(methods: Iterable[str]) -> list[str]:
+    """Legend order: known methods as listed in :data:`METHODS` (random last), then unknown ones sorted."""
+    present = {str(m) for m in methods}
+    known = [m for m in METHODS if m in present and m != "random"]
+    unknown = sorted(present - set(METHODS))
+    return known + unknown + (["random"] if "random" in present else [])
+
+
+def method_styles(methods: Iterable[str]) -> dict[str, MethodStyle]:
+    """Style of every method in ``methods``: the fixed one if known, else label = id and a palette colour."""
+    ordered = method_order(methods)
+    unknown = sorted(m for m in ordered if m not in METHODS)
+    styles = {}
+    for method in ordered:
+        if method in METHODS:
+            styles[method] = METHODS[method]
+        else:
+            index = unknown.index(method) % len(FALLBACK_PALETTE)
+            styles[method] = MethodStyle(method, FALLBACK_PALETTE[index])
+    return styles
+
+
+def suite_order(suites: Iterable[str]) -> list[str]:
+    """Known suites in :data:`SUITES` order, then unknown ones sorted."""
+    present = {str(s) for s in suites}
+    return [s for s in SUITES if s in present] + sorted(present - set(SUITES))
+
+
+def task_parameter_label(suite: str) -> str:
+    return TASK_PARAMETERS.get(suite, "task parameter")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Figures and files
+
+
+@contextmanager
+def plot_style() -> Iterator[None]:
+    """Matplotlib defaults plus :data:`RC`, whatever the user's ``matplotlibrc`` says."""
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        mpl.rcParams.update(RC)
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure on the Agg canvas with constrained layout (call inside :func:`plot_style`)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def grid_shape(n: int, max_cols: int = 3) -> tuple[int, int]:
+    """(rows, cols) of a subplot grid holding ``n`` panels."""
+    cols = max(1, min(max_cols, n))
+    return math.ceil(max(n, 1) / cols), cols
+
+
+def panel_grid(n: int, *, panel_width: float = 3.6, panel_height: float = 2.8, max_cols: int = 3):
+    """A figure with ``n`` panels in a grid; unused cells are removed. Returns ``(fig, axes list)``."""
+    rows, cols = grid_shape(n, max_cols)
+    fig = new_figure(panel_width * cols, panel_height * rows + 0.5)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.remove()
+    return fig, axes[:n]
+
+
+def steps_axis(ax) -> None:
+    """x-axis of environment steps, in scientific notation (``×10^6`` offset)."""
+    ax.set_xlabel("environment steps")
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0), useMathText=True)
+
+
+def legend_below(fig: Figure, handles: list, labels: list[str], ncols: int | None = None) -> None:
+    """One legend for the whole figure, outside the panels, under them."""
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=ncols or min(len(labels), 6))
+
+
+def empty_figure(message: str) -> Figure:
+    """A small figure that says why there is nothing to plot (the files still exist)."""
+    fig = new_figure(5.0, 1.2)
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    return fig
+
+
+def save_figure(fig: Figure, out_dir: Path, name: str, *, pdf: bool = True) -> list[Path]:
+    """Write ``name.png`` (and ``name.pdf``) without timestamps or version strings (byte-stable)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{name}.png"]
+    fig.savefig(paths[0], format="png", metadata={"Software": None})
+    if pdf:
+        paths.append(out_dir / f"{name}.pdf")
+        fig.savefig(paths[1], format="pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None})
+    return paths
+
+
+def write_csv(frame: pd.DataFrame, out_dir: Path, name: str, sort_by: list[str]) -> Path:
+    """Write the numbers a figure plots: rows sorted, fixed float format, ``\\n`` line ends."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.csv"
+    ordered = frame.sort_values(sort_by, kind="mergesort").reset_index(drop=True) if len(frame) else frame
+    ordered.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return path

@@ -1,0 +1,68 @@
+"""Uniform random actions; meta-training only spends the budget (which measures the harness's throughput)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from benchmark.agent import EnvSpec, TrainingContext, Transition
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomConfig:
+    """Configuration of the random agent."""
+
+    num_trials: int = 4
+    """trials stepped together during meta-training (one yield per finished batch of trials)"""
+
+
+class RandomAgent:
+    """Samples actions uniformly from the action box; ignores everything it observes."""
+
+    Config: ClassVar[type] = RandomConfig
+
+    def __init__(self, config: RandomConfig, spec: EnvSpec, seed: int) -> None:
+        self.config = config
+        self.spec = spec
+        self._low = np.array(spec.action_low, dtype=np.float32)
+        self._high = np.array(spec.action_high, dtype=np.float32)
+        self._rng = np.random.default_rng(seed)
+
+    @classmethod
+    def default_config(cls, suite: str, profile: str) -> RandomConfig:
+        return RandomConfig()
+
+    def _sample(self, n: int) -> np.ndarray:
+        return self._rng.uniform(self._low, self._high, size=(n, self.spec.act_dim)).astype(np.float32)
+
+    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+        batch = ctx.trial_batch(self.config.num_trials)
+        batch.reset()
+        steps_per_iteration = self.config.num_trials * self.spec.horizon
+        while not ctx.budget_exhausted:
+            for _ in range(steps_per_iteration):
+                batch.step(self._sample(len(batch)))
+                if ctx.budget_exhausted:
+                    break
+            yield
+
+    def begin_trial(self, num_trials: int) -> None:
+        pass
+
+    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        return self._sample(obs.shape[0])
+
+    def observe(self, transition: Transition) -> None:
+        pass
+
+    def end_episode(self, mask: np.ndarray) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._rng.bit_generator.state = state["rng"]

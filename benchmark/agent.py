@@ -1,0 +1,172 @@
+"""The agent contract: what every method (TrMRL, RL², MAML, PEARL, random, yours) implements.
+
+A structural :class:`typing.Protocol`, no base class to inherit (Meta-World's evaluation protocols and
+Acme's ``Actor`` are the models). The harness constructs an agent as ``AgentClass(config, spec, seed)``,
+where ``config`` is the method's frozen dataclass from ``AgentClass.default_config(suite, profile)``.
+
+Training: ``meta_train(ctx)`` is a generator. The agent owns its loop (on-policy, MAML, off-policy) but takes
+every environment from ``ctx``, which counts env_steps itself, and ``yield``s after each iteration (a rollout
+plus update, typically). At each yield the harness evaluates the agent if an evaluation grid point was
+crossed, and closes the generator once the budget is spent.
+
+Evaluation (one online interface for all four methods), driven by :mod:`benchmark.protocol`::
+
+    agent.begin_trial(n)                 # new tasks: clear memory / context / fast weights of n trials
+    loop: a = agent.act(obs, deterministic=True)      # obs: (n, aug_dim) augmented observations
+          agent.observe(Transition(...))               # what happened (batched, with an `active` mask)
+          agent.end_episode(mask)                      # rows whose inner episode just ended
+                                                       # (MAML: inner gradient step; PEARL: posterior update;
+                                                       #  RL²: keep hidden state;
+                                                       #  TrMRL faithful: clear window)
+
+The agent never sees task identities or parameters: only observations and rewards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+
+from benchmark.suites.base import META_TRAIN, Suite, Task
+from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What an agent may know about a suite: shapes, bounds, horizon and trial length. No task information."""
+
+    suite: str
+    obs_dim: int
+    act_dim: int
+    action_low: tuple[float, ...]
+    action_high: tuple[float, ...]
+    horizon: int
+    episodes_per_trial: int
+    has_success: bool
+
+    @classmethod
+    def from_suite(cls, suite: Suite) -> EnvSpec:
+        env = suite.make_env()
+        try:
+            obs_space, act_space = env.observation_space, env.action_space
+            assert isinstance(obs_space, gym.spaces.Box) and isinstance(act_space, gym.spaces.Box)
+            return cls(
+                suite=suite.name,
+                obs_dim=int(np.prod(obs_space.shape)),
+                act_dim=int(np.prod(act_space.shape)),
+                action_low=tuple(float(x) for x in np.ravel(act_space.low)),
+                action_high=tuple(float(x) for x in np.ravel(act_space.high)),
+                horizon=suite.horizon,
+                episodes_per_trial=suite.episodes_per_trial,
+                has_success=suite.has_success,
+            )
+        finally:
+            env.close()
+
+    @property
+    def layout(self) -> TrialLayout:
+        """Slices of the augmented observation ``[obs | prev_action | prev_reward | done]``."""
+        return TrialLayout(self.obs_dim, self.act_dim)
+
+    @property
+    def aug_obs_dim(self) -> int:
+        return self.layout.dim
+
+    @property
+    def observation_space(self) -> gym.spaces.Box:
+        return gym.spaces.Box(-np.inf, np.inf, shape=(self.aug_obs_dim,), dtype=np.float32)
+
+    @property
+    def action_space(self) -> gym.spaces.Box:
+        return gym.spaces.Box(np.array(self.action_low, np.float32), np.array(self.action_high, np.float32))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One batched step of evaluation trials; arrays have the trials as their first axis.
+
+    ``next_obs`` is the true successor (the terminal observation at an episode boundary), whereas the next
+    ``act`` call receives the first observation of the next episode.
+    """
+
+    obs: np.ndarray  # `(n, aug_dim)`
+    action: np.ndarray  # `(n, act_dim)`
+    reward: np.ndarray  # `(n,)`
+    next_obs: np.ndarray  # `(n, aug_dim)`
+    terminated: np.ndarray  # `(n,)` true termination (not a time-limit cut)
+    episode_end: np.ndarray  # `(n,)` the inner episode ended with this step
+    active: np.ndarray  # `(n,)` rows that really stepped; others are padding to ignore
+
+
+class TrainingContext:
+    """Everything the harness lends an agent for meta-training, and the only source of its environments.
+
+    Args:
+        suite: the built suite; agents draw from its ``meta_train`` split only.
+        spec: the suite's :class:`EnvSpec`.
+        seed: the run's seed.
+        budget_env_steps: the run's budget; :attr:`budget_exhausted` turns true when it is spent.
+    """
+
+    def __init__(self, suite: Suite, spec: EnvSpec, seed: int, budget_env_steps: int) -> None:
+        self._suite = suite
+        self.spec = spec
+        self.seed = seed
+        self.budget_env_steps = budget_env_steps
+        self.counter = StepCounter()
+        self._seeds = np.random.SeedSequence([seed, 0x7A1])  # independent of evaluation seeds
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps taken so far in all environments handed out by this context."""
+        return self.counter.env_steps
+
+    @property
+    def budget_exhausted(self) -> bool:
+        return self.env_steps >= self.budget_env_steps
+
+    @property
+    def train_tasks(self) -> Sequence[Task]:
+        return self._suite.tasks(META_TRAIN)
+
+    def trial_env(self, episodes_per_trial: int | None = None) -> TrialEnv:
+        """A counted trial environment whose ``reset()`` draws a fresh meta_train task per trial."""
+        seed = int(self._seeds.spawn(1)[0].generate_state(1)[0])
+        return make_trial_env(self._suite, self.train_tasks, episodes_per_trial, self.counter, seed)
+
+    def trial_batch(self, num_trials: int, episodes_per_trial: int | None = None) -> TrialBatch:
+        """``num_trials`` counted trial envs stepped together; finished trials restart on new tasks."""
+        return TrialBatch([self.trial_env(episodes_per_trial) for _ in range(num_trials)], autoreset=True)
+
+
+@runtime_checkable
+class MetaAgent(Protocol):
+    """The structural contract; see the module docstring for when the harness calls what."""
+
+    def meta_train(self, ctx: TrainingContext) -> Iterator[None]: ...
+
+    def begin_trial(self, num_trials: int) -> None: ...
+
+    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray: ...
+
+    def observe(self, transition: Transition) -> None: ...
+
+    def end_episode(self, mask: np.ndarray) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class AgentFactory(Protocol):
+    """What the registry points at: the agent class with its config type and per-suite defaults."""
+
+    Config: ClassVar[type]
+
+    def __call__(self, config: Any, spec: EnvSpec, seed: int) -> MetaAgent: ...
+
+    def default_config(self, suite: str, profile: str) -> Any: ...

@@ -1,0 +1,171 @@
+"""Command line: ``python -m benchmark`` (or ``trmrl-bench``) with the verbs list, run, sweep and results.
+
+Bad input (unknown method, suite or profile; non-positive budget or seed count; malformed override or
+results file) prints one line ``benchmark: error: ...`` and exits with status 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmark.errors import BenchmarkError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line (the house rule for bad input)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BenchmarkError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from benchmark.profiles import PROFILES
+    from benchmark.registry import METHODS
+    from benchmark.run import DEFAULT_RUNS_DIR
+    from benchmark.suites import SUITES
+
+    parser = _Parser(prog="benchmark", description="Meta-RL benchmark suite around TrMRL (ICML 2022).")
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    listing = verbs.add_parser("list", help="list suites, methods and profiles")
+    listing.add_argument("what", nargs="?", choices=("suites", "methods", "profiles", "all"), default="all")
+
+    run = verbs.add_parser("run", help="meta-train and evaluate one (method, suite, seed)")
+    run.add_argument("--method", required=True, help=f"one of: {', '.join(METHODS)}")
+    run.add_argument("--suite", required=True, help=f"one of: {', '.join(SUITES)}")
+    run.add_argument("--seed", type=_non_negative_int, default=0, help="run seed (default 0)")
+    run.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILES)} (default smoke)")
+    run.add_argument("--budget", type=_positive_int, help="meta-training env steps (default: the profile's)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the method's config (repeatable)",
+    )
+    run.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="where run folders go")
+    run.add_argument("--force", action="store_true", help="re-run even if this run already completed")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sweep = verbs.add_parser("sweep", help="run a grid of methods x suites x seeds (idempotent)")
+    sweep.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILES)} (default smoke)")
+    sweep.add_argument("--methods", nargs="+", help="methods (default: the profile's)")
+    sweep.add_argument("--suites", nargs="+", help="suites (default: the profile's)")
+    sweep.add_argument("--seeds", type=int, help="number of seeds (default: the profile's)")
+    sweep.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    sweep.add_argument("--budget", type=int, help="override every run's env-step budget")
+    sweep.add_argument("--executor", default="local", help="serial | local (process pool; default)")
+    sweep.add_argument(
+        "--workers", type=_positive_int, help="parallel runs for the local executor (default: cores)"
+    )
+    sweep.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    sweep.add_argument("--dry-run", action="store_true", help="print the grid and exit")
+
+    results = verbs.add_parser("results", help="merge completed runs into one validated parquet table")
+    results.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    results.add_argument("--out", type=Path, default=DEFAULT_RUNS_DIR.parent / "results.parquet")
+    results.add_argument("--include-incomplete", action="store_true", help="also merge running/failed runs")
+    return parser
+
+
+def _list(what: str) -> None:
+    from benchmark.profiles import PROFILES
+    from benchmark.registry import METHODS
+    from benchmark.suites import SUITES
+
+    if what in ("suites", "all"):
+        print("suites:")
+        for name, entry in SUITES.items():
+            print(f"  {name:16s} {entry.description}")
+    if what in ("methods", "all"):
+        print("methods:")
+        for name, method in METHODS.items():
+            print(f"  {name:16s} {method.description}")
+    if what in ("profiles", "all"):
+        print("profiles:")
+        for name, profile in PROFILES.items():
+            print(f"  {name:16s} {profile.description}")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from benchmark.run import execute_run, resolve_run
+
+    spec, config = resolve_run(args.method, args.suite, args.seed, args.profile, args.budget, args.overrides)
+    outcome = execute_run(spec, config, args.runs_dir, progress=not args.no_progress, force=args.force)
+    if outcome.status == "skipped":
+        print(f"{outcome.run_id}: already completed, skipped ({outcome.run_dir})")
+    else:
+        print(
+            f"{outcome.run_id}: completed {outcome.env_steps} env steps in {outcome.wall_s:.1f} s "
+            f"({outcome.train_env_steps_per_s:.0f} env steps/s in meta-training) -> {outcome.run_dir}"
+        )
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from benchmark.sweep import build_grid, execute_sweep
+
+    jobs = build_grid(args.profile, args.methods, args.suites, args.seeds, args.first_seed, args.budget)
+    if args.dry_run:
+        for job in jobs:
+            print(f"{job.method} {job.suite} seed={job.seed} profile={job.profile}")
+        return 0
+    outcomes, failures = execute_sweep(jobs, args.runs_dir, args.executor, args.workers)
+    done = sum(o.status == "completed" for o in outcomes)
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    print(f"sweep: {done} completed, {skipped} skipped, {len(failures)} failed, of {len(jobs)} runs")
+    for job, error in failures:
+        print(f"  failed: {job.method} {job.suite} seed={job.seed}: {error}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _results(args: argparse.Namespace) -> None:
+    from benchmark.results.store import merge_runs
+
+    out, runs, rows = merge_runs(args.runs_dir, args.out, args.include_incomplete)
+    print(f"merged {runs} runs, {rows} rows -> {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.verb == "list":
+            _list(args.what)
+        elif args.verb == "run":
+            _run(args)
+        elif args.verb == "sweep":
+            return _sweep(args)
+        elif args.verb == "results":
+            _results(args)
+        return 0
+    except BenchmarkError as exc:
+        print(f"benchmark: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

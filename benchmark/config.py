@@ -1,0 +1,58 @@
+"""Resolving a method's config: per-suite defaults plus ``--set key=value`` overrides, typed and checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any
+
+from benchmark.errors import BenchmarkError
+
+
+def apply_overrides(config: Any, overrides: list[str]) -> Any:
+    """Return ``config`` (a frozen dataclass) with ``key=value`` overrides parsed to the fields' types."""
+    if not overrides:
+        return config
+    hints = typing.get_type_hints(type(config))
+    fields = {f.name for f in dataclasses.fields(config)}
+    changes: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise BenchmarkError(f"malformed override {item!r}; expected key=value")
+        if key not in fields:
+            raise BenchmarkError(
+                f"{type(config).__name__} has no field {key!r}; fields: {', '.join(sorted(fields))}"
+            )
+        changes[key] = _parse(text, hints[key], key)
+    try:
+        return dataclasses.replace(config, **changes)
+    except (TypeError, ValueError) as exc:
+        raise BenchmarkError(f"invalid config override: {exc}") from None
+
+
+def _parse(text: str, hint: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    try:
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError("expected true or false")
+            return text.lower() in ("true", "1")
+        if hint in (int, float, str):
+            return hint(text)
+        if origin is typing.Literal:
+            if text not in typing.get_args(hint):
+                raise ValueError(f"expected one of {typing.get_args(hint)}")
+            return text
+        if origin in (tuple, list):
+            value = json.loads(text)
+            return tuple(value) if origin is tuple else list(value)
+        return json.loads(text)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise BenchmarkError(f"cannot parse {key}={text!r} as {hint}: {exc}") from None
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))

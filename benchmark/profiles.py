@@ -1,0 +1,113 @@
+"""Profiles: the grids and budgets of ``smoke`` (seconds, tests), ``quick`` (every figure on 2 cores) and
+``paper`` (the paper's grid and budgets; a cluster or GPU job).
+
+A profile fixes, for every suite, the meta-training budget in env_steps, the evaluation grid and the
+evaluation protocol's size, plus the default sweep grid (methods x suites x seeds). This file is the
+reviewed record of what ``make reproduce-paper PROFILE=...`` runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmark.errors import BenchmarkError
+from benchmark.protocol import EvalSettings
+from benchmark.suites import SUITES
+
+LOCOMOTION = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-dir-2d", "ant-goal")
+METAWORLD = ("ml1-reach", "ml1-push", "ml1-pick-place", "ml10", "ml45")
+
+
+@dataclass(frozen=True)
+class SuiteBudget:
+    """Budget and evaluation protocol of one suite under one profile.
+
+    Attributes:
+        env_steps: meta-training budget.
+        eval_points: number of evaluation points, evenly spaced on [0, env_steps] (both ends included).
+        eval: the protocol's size at each point.
+    """
+
+    env_steps: int
+    eval_points: int
+    eval: EvalSettings
+
+    def eval_grid(self) -> tuple[int, ...]:
+        """The env_steps at which the harness evaluates: evenly spaced, 0 (untrained) and budget included."""
+        grid = np.linspace(0, self.env_steps, max(self.eval_points, 2)).round().astype(np.int64)
+        return tuple(int(x) for x in np.unique(grid))
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    methods: tuple[str, ...]
+    suites: tuple[str, ...]
+    seeds: int
+    budgets: dict[str, SuiteBudget]
+
+    def budget(self, suite: str) -> SuiteBudget:
+        return self.budgets[suite]
+
+
+def _same_for(suites: tuple[str, ...], budget: SuiteBudget) -> dict[str, SuiteBudget]:
+    return dict.fromkeys(suites, budget)
+
+
+SMOKE = Profile(
+    name="smoke",
+    description="seconds per run: proves the pipeline end to end, measures nothing",
+    methods=("random",),
+    suites=("point-nav", "halfcheetah-vel", "ml1-push"),
+    seeds=1,
+    budgets={
+        **_same_for(LOCOMOTION, SuiteBudget(1_000, 2, EvalSettings(num_tasks=2, episodes=2))),
+        "point-nav": SuiteBudget(400, 3, EvalSettings(num_tasks=4, episodes=2)),
+        **_same_for(METAWORLD, SuiteBudget(1_000, 2, EvalSettings(num_tasks=2, episodes=1))),
+    },
+)
+
+QUICK = Profile(
+    name="quick",
+    description="the whole grid scaled down to about an hour on 2 CPU cores; draws every figure",
+    methods=("random",),
+    suites=("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml1-push", "ml45"),
+    seeds=3,
+    budgets={
+        **_same_for(LOCOMOTION, SuiteBudget(200_000, 6, EvalSettings(num_tasks=10, episodes=3))),
+        "point-nav": SuiteBudget(100_000, 6, EvalSettings(num_tasks=20, episodes=3)),
+        **_same_for(METAWORLD, SuiteBudget(100_000, 3, EvalSettings(num_tasks=5, episodes=3))),
+    },
+)
+
+# The paper plots every suite up to 5e7 env steps (52M for push; plot_online_adaptation.py), evaluates
+# locomotion adaptation on 20 tasks x 6 episodes and Meta-World on 10 test tasks x 10 episodes, 3 seeds.
+PAPER = Profile(
+    name="paper",
+    description="the paper's grid: 50M env steps, 20x6 (locomotion) / 10x10 (Meta-World) evaluation, 3 seeds",
+    methods=("random",),
+    suites=("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml1-push", "ml45"),
+    seeds=3,
+    budgets={
+        **_same_for(LOCOMOTION, SuiteBudget(50_000_000, 51, EvalSettings(num_tasks=20, episodes=6))),
+        "point-nav": SuiteBudget(2_000_000, 21, EvalSettings(num_tasks=20, episodes=6)),
+        **_same_for(METAWORLD, SuiteBudget(50_000_000, 51, EvalSettings(num_tasks=10, episodes=10))),
+        "ml1-push": SuiteBudget(52_000_000, 53, EvalSettings(num_tasks=10, episodes=10)),
+    },
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+
+# Every profile must budget every suite: a suite added to the registry without a budget fails at import.
+for _profile in PROFILES.values():
+    _missing = set(SUITES) - set(_profile.budgets)
+    assert not _missing, f"profile {_profile.name} has no budget for {sorted(_missing)}"
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise BenchmarkError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}")
+    return PROFILES[name]

@@ -1,0 +1,42 @@
+"""The method registry: the only place where the harness learns which agents exist.
+
+One line per method, ``name -> "module:Class"``, imported lazily so that ``benchmark list`` and the analysis
+never import torch. Adding a baseline = copy ``baselines/_template/``, implement the contract of
+:mod:`benchmark.agent`, and add its line here (no if/elif chain, no import-time decorator magic).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from benchmark.agent import AgentFactory
+from benchmark.errors import BenchmarkError
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    agent: str  # "module:Class"
+    description: str
+
+    def load(self) -> AgentFactory:
+        module_name, class_name = self.agent.split(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+METHODS: dict[str, MethodEntry] = {
+    "random": MethodEntry(
+        "baselines.random.agent:RandomAgent", "uniform random actions; the floor of every figure"
+    ),
+}
+
+
+def check_method_name(name: str) -> str:
+    """Return ``name`` if it is a registered method, else raise a one-line :class:`BenchmarkError`."""
+    if name not in METHODS:
+        raise BenchmarkError(f"unknown method {name!r}; known methods: {', '.join(METHODS)}")
+    return name
+
+
+def load_method(name: str) -> AgentFactory:
+    return METHODS[check_method_name(name)].load()

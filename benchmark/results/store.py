@@ -1,0 +1,103 @@
+"""Per-run files and the merge into one table.
+
+``results/runs/<run_id>/`` holds ``metrics.csv`` (append-only, fixed header, flushed after every evaluation
+point, so a crash leaves a valid prefix), ``manifest.json`` and ``checkpoint.pt``. :func:`merge_runs`
+validates every run's metrics and concatenates them into one parquet table, the only input of ``analysis``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmark.errors import ResultsSchemaError
+from benchmark.results.schema import COLUMNS, empty_table, validate, write_table
+
+METRICS_FILE = "metrics.csv"
+MANIFEST_FILE = "manifest.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+class MetricsWriter:
+    """Appends validated rows to a run's ``metrics.csv``; the header is written once and never changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.exists():
+            with path.open("w", newline="") as f:
+                csv.writer(f).writerow(COLUMNS)
+
+    def append(self, rows: Iterable[dict[str, Any]]) -> int:
+        frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
+        if frame.empty:
+            return 0
+        validate(frame, source=str(self.path))  # refuse to write what the reader would reject
+        with self.path.open("a", newline="") as f:
+            writer = csv.writer(f)
+            for row in frame.itertuples(index=False):
+                writer.writerow(["" if _is_missing(v) else v for v in row])
+        return len(frame)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def read_run_metrics(run_dir: Path) -> pd.DataFrame:
+    path = run_dir / METRICS_FILE
+    try:
+        raw = pd.read_csv(path, dtype={"run_id": "string", "method": "string", "suite": "string"})
+    except FileNotFoundError:
+        raise ResultsSchemaError(f"{path}: missing metrics file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ResultsSchemaError(f"{path}: not a readable CSV ({exc})") from None
+    return validate(raw, source=str(path))
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResultsSchemaError(f"{path}: missing manifest") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsSchemaError(f"{path}: corrupt manifest ({exc})") from None
+    if not isinstance(manifest, dict) or "status" not in manifest:
+        raise ResultsSchemaError(f"{path}: manifest has no 'status'")
+    return manifest
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    path = run_dir / MANIFEST_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+
+
+def run_dirs(runs_dir: Path) -> list[Path]:
+    """Run folders under ``runs_dir`` (those with a manifest), sorted by name."""
+    if not runs_dir.is_dir():
+        raise ResultsSchemaError(f"{runs_dir}: no such runs folder")
+    return sorted(p.parent for p in runs_dir.glob(f"*/{MANIFEST_FILE}"))
+
+
+def merge_runs(runs_dir: Path, out: Path, include_incomplete: bool = False) -> tuple[Path, int, int]:
+    """Merge the metrics of every completed run under ``runs_dir`` into the parquet table ``out``.
+
+    Returns ``(out, runs merged, rows)``. Every file is validated before anything is written, so a corrupt
+    run aborts the merge and leaves an existing table untouched.
+    """
+    frames = []
+    for run_dir in run_dirs(runs_dir):
+        if not include_incomplete and read_manifest(run_dir).get("status") != "completed":
+            continue
+        frames.append(read_run_metrics(run_dir))
+    table = pd.concat(frames, ignore_index=True) if frames else empty_table()
+    table = table.drop_duplicates(ignore_index=True)
+    return write_table(table, out), len(frames), len(table)
