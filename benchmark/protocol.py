@@ -67,7 +67,7 @@ def evaluate(agent: MetaAgent, suite: Suite, settings: EvalSettings, seed: int) 
             results.extend(_evaluate_batch(agent, TrialBatch(envs), tasks, suite.has_success))
         finally:
             for env in envs:
-                env.task_env.close()
+                env.close()
     return results
 
 

@@ -144,6 +144,9 @@ class TrialEnv(gym.Env):
         self._needs_reset = False
         return obs
 
+    def close(self) -> None:
+        self.task_env.close()
+
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._needs_reset:
             raise RuntimeError("TrialEnv.step called after the trial ended; call reset()")

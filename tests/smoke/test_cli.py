@@ -1,0 +1,126 @@
+"""The command line as a user runs it: subprocesses, real simulators, smoke-scale budgets."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmark.results.schema import read_table
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args, check=True):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmark", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result
+
+
+@pytest.mark.parametrize("verb", ["list", "run", "sweep", "results"])
+def test_every_verb_has_help(verb):
+    assert "usage:" in cli(verb, "--help").stdout
+
+
+def test_list_names_suites_methods_and_profiles():
+    out = cli("list").stdout
+    for name in ("halfcheetah-vel", "ml45", "point-nav", "random", "smoke", "paper"):
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    "suite", ["point-nav", "halfcheetah-vel", pytest.param("ml1-push", marks=pytest.mark.metaworld)]
+)
+def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
+    runs = tmp_path / "runs"
+    out = cli(
+        "run",
+        "--method",
+        "random",
+        "--suite",
+        suite,
+        "--seed",
+        "0",
+        "--profile",
+        "smoke",
+        "--runs-dir",
+        str(runs),
+        "--no-progress",
+    ).stdout
+    assert "completed" in out
+    (run_dir,) = runs.iterdir()
+    assert {p.name for p in run_dir.iterdir()} == {"metrics.csv", "manifest.json", "checkpoint.pt"}
+    assert (
+        "already completed"
+        in cli(
+            "run", "--method", "random", "--suite", suite, "--profile", "smoke", "--runs-dir", str(runs)
+        ).stdout
+    )
+    table_path = tmp_path / "results.parquet"
+    assert "merged 1 runs" in cli("results", "--runs-dir", str(runs), "--out", str(table_path)).stdout
+    table = read_table(table_path)
+    assert set(table["suite"]) == {suite} and set(table["method"]) == {"random"}
+    assert (pd.read_parquet(table_path)["env_steps"] >= 0).all()
+
+
+def test_sweep_runs_a_grid_in_parallel_and_resumes(tmp_path):
+    runs = tmp_path / "runs"
+    args = ("sweep", "--profile", "smoke", "--suites", "point-nav", "--seeds", "2", "--runs-dir", str(runs))
+    assert "2 completed, 0 skipped, 0 failed" in cli(*args, "--workers", "2").stdout
+    assert "0 completed, 2 skipped, 0 failed" in cli(*args, "--executor", "serial").stdout
+    assert "random point-nav seed=1" in cli(*args, "--dry-run").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("run", "--method", "nope", "--suite", "point-nav"), "unknown method 'nope'"),
+        (("run", "--method", "random", "--suite", "nope"), "unknown suite 'nope'"),
+        (
+            ("run", "--method", "random", "--suite", "point-nav", "--profile", "huge"),
+            "unknown profile 'huge'",
+        ),
+        (("run", "--method", "random", "--suite", "point-nav", "--budget", "0"), "must be positive"),
+        (("run", "--method", "random", "--suite", "point-nav", "--budget", "-5"), "must be positive"),
+        (("run", "--method", "random", "--suite", "point-nav", "--seed", "x"), "expected an integer"),
+        (("run", "--method", "random", "--suite", "point-nav", "--set", "bogus=1"), "has no field 'bogus'"),
+        (("sweep", "--seeds", "0"), "number of seeds must be positive"),
+        (("sweep", "--suites", "nope"), "unknown suite 'nope'"),
+        (("sweep", "--executor", "cloud", "--suites", "point-nav"), "unknown executor 'cloud'"),
+        (("frobnicate",), "invalid choice"),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
+    runs = tmp_path / "runs"
+    result = (
+        cli(*args, "--runs-dir", str(runs), check=False)
+        if args[0] != "frobnicate"
+        else cli(*args, check=False)
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert not runs.exists()
+
+
+def test_results_on_a_corrupt_run_fails_cleanly_and_keeps_the_table(tmp_path):
+    runs = tmp_path / "runs"
+    cli("run", "--method", "random", "--suite", "point-nav", "--runs-dir", str(runs), "--no-progress")
+    table = tmp_path / "results.parquet"
+    cli("results", "--runs-dir", str(runs), "--out", str(table))
+    before = table.read_bytes()
+    (run_dir,) = runs.iterdir()
+    (run_dir / "metrics.csv").write_text("garbage\n1\n")
+    result = cli("results", "--runs-dir", str(runs), "--out", str(table), check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "missing column" in result.stderr
+    assert table.read_bytes() == before

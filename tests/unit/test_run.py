@@ -1,0 +1,130 @@
+"""One run through the harness: files, manifest, idempotence, failure handling, determinism, bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from benchmark import registry
+from benchmark.errors import BenchmarkError
+from benchmark.results.store import read_run_metrics
+from benchmark.run import execute_run, load_checkpoint, resolve_run
+
+
+def run_point_nav(runs_dir, seed=0, **kwargs):
+    spec, config = resolve_run("random", "point-nav", seed, "smoke", **kwargs)
+    return spec, execute_run(spec, config, runs_dir, progress=False)
+
+
+def test_run_writes_metrics_manifest_and_checkpoint(tmp_path):
+    spec, outcome = run_point_nav(tmp_path)
+    assert outcome.status == "completed" and outcome.run_dir == tmp_path / spec.run_id
+    manifest = json.loads((outcome.run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["spec"]["seed"] == 0
+    assert set(manifest["git"]) == {"commit", "dirty"} and manifest["packages"]["gymnasium"]
+    assert manifest["env_steps"] >= spec.budget_env_steps and manifest["wall_s"] > 0
+    metrics = read_run_metrics(outcome.run_dir)
+    assert sorted(metrics["env_steps"].unique()) == list(spec.eval_grid)
+    assert set(metrics["split"]) == {"meta_train", "meta_test", "ood"}
+    assert set(metrics["metric"]) == {"return", "success", "episode_length"}
+    per_point = metrics[metrics["metric"] == "return"].groupby("env_steps").size()
+    assert (per_point == 3 * spec.eval.num_tasks * spec.eval.episodes).all()
+    checkpoint = load_checkpoint(outcome.run_dir / "checkpoint.pt")
+    assert checkpoint["env_steps"] == manifest["env_steps"] and "rng" in checkpoint["agent"]
+
+
+def test_completed_run_is_skipped_and_forced_run_keeps_the_old_one(tmp_path):
+    spec, first = run_point_nav(tmp_path)
+    spec, config = resolve_run("random", "point-nav", 0, "smoke")
+    assert execute_run(spec, config, tmp_path, progress=False).status == "skipped"
+    assert execute_run(spec, config, tmp_path, progress=False, force=True).status == "completed"
+    assert len(list((tmp_path / ".incomplete").iterdir())) == 1
+
+
+def test_same_seed_same_metrics_other_seed_other_run(tmp_path):
+    spec_a, a = run_point_nav(tmp_path / "a")
+    spec_b, b = run_point_nav(tmp_path / "b")
+    values_a = read_run_metrics(a.run_dir)["value"].to_numpy()
+    assert spec_a.run_id == spec_b.run_id
+    assert (values_a == read_run_metrics(b.run_dir)["value"].to_numpy()).all()
+    spec_c, _ = resolve_run("random", "point-nav", 1, "smoke")
+    assert spec_c.run_id != spec_a.run_id
+
+
+def test_run_id_depends_on_config_overrides_and_budget():
+    base, _ = resolve_run("random", "point-nav", 0, "smoke")
+    other, config = resolve_run("random", "point-nav", 0, "smoke", overrides=["num_trials=2"])
+    assert config.num_trials == 2 and other.run_id != base.run_id
+    assert resolve_run("random", "point-nav", 0, "smoke", budget_env_steps=800)[0].run_id != base.run_id
+
+
+class ExplodingAgent:
+    Config = registry.load_method("random").Config
+
+    def __init__(self, config, spec, seed):
+        self.inner = registry.load_method("random")(config, spec, seed)
+
+    @classmethod
+    def default_config(cls, suite, profile):
+        return cls.Config()
+
+    def meta_train(self, ctx):
+        yield
+        raise RuntimeError("boom")
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_failed_run_is_marked_and_moved_aside_on_retry(tmp_path, monkeypatch):
+    monkeypatch.setitem(
+        registry.METHODS, "exploding", registry.MethodEntry("tests.unit.test_run:ExplodingAgent", "")
+    )
+    spec, config = resolve_run("exploding", "point-nav", 0, "smoke")
+    with pytest.raises(RuntimeError, match="boom"):
+        execute_run(spec, config, tmp_path, progress=False)
+    manifest = json.loads((tmp_path / spec.run_id / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "boom" in manifest["error"]
+    assert len(read_run_metrics(tmp_path / spec.run_id)) > 0  # the evaluation at env_steps=0 survived
+    with pytest.raises(RuntimeError):
+        execute_run(spec, config, tmp_path, progress=False)
+    assert len(list((tmp_path / ".incomplete").iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "nope"}, "unknown method 'nope'"),
+        ({"suite": "nope"}, "unknown suite 'nope'"),
+        ({"profile": "nope"}, "unknown profile 'nope'"),
+        ({"seed": -1}, "seed must be >= 0"),
+        ({"budget_env_steps": 0}, "budget must be a positive"),
+        ({"overrides": ["num_trials"]}, "malformed override"),
+        ({"overrides": ["no_such_field=1"]}, "has no field"),
+        ({"overrides": ["num_trials=many"]}, "cannot parse"),
+    ],
+)
+def test_bad_input_is_a_one_line_benchmark_error(kwargs, message):
+    args = {"method": "random", "suite": "point-nav", "seed": 0, "profile": "smoke", **kwargs}
+    with pytest.raises(BenchmarkError, match=message) as info:
+        resolve_run(**args)
+    assert "\n" not in str(info.value)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(b"\x00garbage")
+    with pytest.raises(BenchmarkError, match="corrupt checkpoint"):
+        load_checkpoint(path)
+    with pytest.raises(BenchmarkError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_grid_points_crossed_in_one_iteration_are_evaluated_once_at_the_largest(tmp_path):
+    # One yield of the random agent is up to 4 trials x 20 steps = 320 env steps: it crosses 100 and 200.
+    spec, outcome = run_point_nav(tmp_path, budget_env_steps=200)
+    assert spec.eval_grid == (0, 100, 200)
+    evaluations = json.loads((outcome.run_dir / "manifest.json").read_text())["evaluations"]
+    assert [e["grid_env_steps"] for e in evaluations] == [0, 200]
+    assert evaluations[1]["skipped_grid_points"] == [100] and evaluations[1]["actual_env_steps"] >= 200
+    assert sorted(pd.read_csv(outcome.run_dir / "metrics.csv")["env_steps"].unique()) == [0, 200]

@@ -1,0 +1,142 @@
+"""The tidy results schema: round trips, validation errors, the append-only metrics file and the merge."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.errors import ResultsSchemaError
+from benchmark.results.schema import COLUMNS, read_table, sort_rows, validate, write_table
+from benchmark.results.store import MetricsWriter, merge_runs, read_run_metrics, write_manifest
+
+
+def rows(run_id="r1", n=3, seed=0):
+    return [
+        {
+            "run_id": run_id,
+            "method": "random",
+            "suite": "point-nav",
+            "split": "meta_test",
+            "seed": seed,
+            "env_steps": 100 * i,
+            "task_id": i,
+            "episode": 1,
+            "task_param": 0.5 * i,
+            "metric": "return",
+            "value": -float(i),
+        }
+        for i in range(n)
+    ] + [
+        {
+            "run_id": run_id,
+            "method": "random",
+            "suite": "ml1-push",
+            "split": "meta_train",
+            "seed": seed,
+            "env_steps": 0,
+            "task_id": None,
+            "episode": None,
+            "task_param": None,
+            "metric": "success",
+            "value": 1.0,
+        }
+    ]
+
+
+def test_validate_gives_canonical_dtypes_and_order():
+    df = validate(pd.DataFrame(rows())[list(reversed(COLUMNS))])
+    assert list(df.columns) == list(COLUMNS)
+    assert {c: str(t) for c, t in df.dtypes.items()} == COLUMNS
+    assert df["task_id"].isna().sum() == 1
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_round_trip_preserves_values_and_dtypes(tmp_path, suffix):
+    df = sort_rows(validate(pd.DataFrame(rows())))
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".parquet":
+        write_table(df, path)
+    else:
+        df.to_csv(path, index=False)
+    back = read_table(path)
+    pd.testing.assert_frame_equal(back, df)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.drop(columns=["metric"]), "missing column"),
+        (lambda d: d.assign(extra=1), "unexpected column"),
+        (lambda d: d.assign(metric="reward"), "unknown metric"),
+        (lambda d: d.assign(split="train"), "unknown split"),
+        (lambda d: d.assign(seed="zero"), "'seed' cannot be read"),
+        (lambda d: d.assign(env_steps=1.5), "'env_steps' cannot be read"),
+        (lambda d: d.assign(value=np.nan), "missing values"),
+        (lambda d: d.assign(value=np.inf), "NaN or infinite"),
+        (lambda d: d.assign(run_id=None), "missing values"),
+        (lambda d: d.assign(episode=0), "1-based"),
+        (lambda d: d.assign(env_steps=-1), "negative"),
+    ],
+)
+def test_malformed_tables_get_a_one_line_error(mutate, message):
+    with pytest.raises(ResultsSchemaError, match=message) as info:
+        validate(mutate(pd.DataFrame(rows())), source="t.parquet")
+    assert "\n" not in str(info.value) and str(info.value).startswith("t.parquet")
+
+
+def test_corrupt_or_missing_file_is_a_schema_error(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    with pytest.raises(ResultsSchemaError, match="not a readable results file"):
+        read_table(bad)
+    with pytest.raises(ResultsSchemaError, match="no such results file"):
+        read_table(tmp_path / "absent.parquet")
+
+
+def test_metrics_writer_appends_and_refuses_invalid_rows(tmp_path):
+    path = tmp_path / "metrics.csv"
+    writer = MetricsWriter(path)
+    assert writer.append(rows(n=2)) == 3
+    assert writer.append(rows(n=1)) == 2
+    with pytest.raises(ResultsSchemaError):
+        writer.append([{**rows()[0], "metric": "nonsense"}])
+    assert len(read_run_metrics(tmp_path)) == 5  # the refused row was not written
+    assert path.read_text().count("run_id") == 1  # one header, never rewritten
+
+
+def make_run(runs_dir, run_id, status="completed", seed=0):
+    run_dir = runs_dir / run_id
+    run_dir.mkdir(parents=True)
+    MetricsWriter(run_dir / "metrics.csv").append(rows(run_id, seed=seed))
+    write_manifest(run_dir, {"run_id": run_id, "status": status})
+    return run_dir
+
+
+def test_merge_takes_completed_runs_and_loads_in_pandas(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "a", seed=0)
+    make_run(runs, "b", seed=1)
+    make_run(runs, "c", status="running", seed=2)
+    out, n_runs, n_rows = merge_runs(runs, tmp_path / "results.parquet")
+    assert (n_runs, n_rows) == (2, 8)
+    table = pd.read_parquet(out)
+    assert sorted(table["run_id"].unique()) == ["a", "b"]
+    _, n_runs, _ = merge_runs(runs, tmp_path / "all.parquet", include_incomplete=True)
+    assert n_runs == 3
+
+
+def test_merge_refuses_a_corrupt_run_and_keeps_the_old_table(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "a")
+    out, _, _ = merge_runs(runs, tmp_path / "results.parquet")
+    before = out.read_bytes()
+    broken = make_run(runs, "b")
+    (broken / "metrics.csv").write_text("run_id,method\nx,y\n")
+    with pytest.raises(ResultsSchemaError, match="missing column"):
+        merge_runs(runs, out)
+    assert out.read_bytes() == before
+    (broken / "manifest.json").write_text("{not json")
+    with pytest.raises(ResultsSchemaError, match="corrupt manifest"):
+        merge_runs(runs, out)
+    assert json.loads((runs / "a" / "manifest.json").read_text())["status"] == "completed"
