@@ -11,13 +11,17 @@ from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, Transition
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.suites import make_suite
 
-METHODS = sorted(registry.METHODS)
+# The template of baselines/_template/ is checked too, so that copying it starts from a working agent.
+TEMPLATE = "baselines._template.agent:TemplateAgent"
+METHODS = sorted(registry.METHODS) + [TEMPLATE]
 
 
 def build(method, seed=0):
     suite = make_suite("point-nav", seed)
     spec = EnvSpec.from_suite(suite)
-    factory = registry.load_method(method)
+    factory = (
+        registry.MethodEntry(TEMPLATE, "").load() if method == TEMPLATE else registry.load_method(method)
+    )
     config = factory.default_config("point-nav", "smoke")
     assert isinstance(config, factory.Config)
     return suite, spec, factory(config, spec, seed)
