@@ -19,6 +19,7 @@ import os
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 
 from benchmark.agent import EnvSpec, TrainingContext
@@ -30,7 +31,9 @@ from benchmark.trial import TrialBatch, make_trial_env
 def _raw_steps_per_s(suite, steps: int) -> float:
     env = suite.make_env()
     rng = np.random.default_rng(0)
-    low, high = env.action_space.low, env.action_space.high
+    action_space = env.action_space
+    assert isinstance(action_space, gym.spaces.Box)
+    low, high = action_space.low, action_space.high
     env.set_task(suite.tasks(META_TRAIN)[0])
     env.reset(seed=0)
     t = 0

@@ -217,7 +217,9 @@ def execute_run(
                 bar.update(min(ctx.env_steps, spec.budget_env_steps) - bar.n)
                 evaluate_due()
         finally:
-            training.close()
+            close = getattr(training, "close", None)  # generators; a plain iterator has nothing to close
+            if close is not None:
+                close()
             bar.close()
         evaluate_due()  # an agent that stopped early is still evaluated at the grid points it reached
         if pending:

@@ -104,7 +104,7 @@ class TrialEnv(gym.Env):
         assert isinstance(obs_space, gym.spaces.Box) and isinstance(act_space, gym.spaces.Box)
         self.layout = TrialLayout(int(np.prod(obs_space.shape)), int(np.prod(act_space.shape)))
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(self.layout.dim,), dtype=np.float32)
-        self.action_space = act_space
+        self.action_space: gym.spaces.Box = act_space
         self.task: Task | None = None
         self._episode = 0
         self._t = 0
