@@ -4,7 +4,7 @@ The meta-tasks of PEARL (katerakelly/oyster ``rlkit/envs``), variBAD (``environm
 TrMRL code (its garage fork, ``src/garage/envs/mujoco``), rebuilt on gymnasium v5 bodies:
 
 * ``halfcheetah-vel``: run at a target velocity v* ~ U[0, 3]; reward ``-|v_x - v*| - 0.05 ||a||^2``.
-  ``ood`` draws v* from (3, 4], the paper's out-of-distribution experiment (TrMRL §5.4, Figure 7).
+  ``ood`` draws v* from (3, 4], the paper's out-of-distribution experiment (its Figure 7).
 * ``halfcheetah-dir``: run forward (d = +1) or backward (d = -1); reward ``d v_x - 0.05 ||a||^2``.
 * ``ant-dir``: run along the x-axis forward (theta = 0) or backward (theta = pi); reward
   ``v_x cos(theta) + v_y sin(theta) - 0.5 ||a||^2 - 5e-4 ||clip(cfrc_ext, -1, 1)||^2 + 1 (while healthy)``;
@@ -234,7 +234,7 @@ def build_halfcheetah_vel(seed: int) -> Suite:
         for split in (META_TRAIN, META_TEST)
     }
     ood_low, ood_high = CHEETAH_OOD_VELOCITY_RANGE
-    # Open at the lower end: a target of exactly 3.0 would be inside the training range.
+    # Mirror draws from [3, 4) onto (3, 4]: a target of exactly 3.0 would lie in the training range.
     ood_velocities = ood_high + ood_low - _uniform_draws(seed, OOD, ood_low, ood_high)
     splits[OOD] = _scalar_tasks(OOD, ood_velocities, "v")
     return _locomotion_suite(

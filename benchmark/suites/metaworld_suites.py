@@ -179,6 +179,8 @@ def _write_cache(path: Path, tasks: MetaWorldTaskLists) -> None:
         ) as file:
             temporary = Path(file.name)
             pickle.dump(tasks, file, protocol=pickle.HIGHEST_PROTOCOL)
+        # NamedTemporaryFile creates 0600; a cache directory shared between users must stay readable.
+        temporary.chmod(0o644)
         os.replace(temporary, path)
     except OSError as error:
         logger.warning(
