@@ -180,6 +180,7 @@ def execute_run(
         ctx = TrainingContext(suite, env_spec, spec.seed, spec.budget_env_steps)
         writer = MetricsWriter(run_dir / METRICS_FILE)
         pending = list(spec.eval_grid)
+        bar = _progress_bar(spec, progress)
 
         def evaluate_due() -> None:
             # Several grid points crossed within one agent iteration are evaluated once, at the largest.
@@ -189,6 +190,7 @@ def execute_run(
             for point in due:
                 pending.remove(point)
             eval_start = time.perf_counter()
+            bar.set_postfix_str(f"evaluating at {due[-1]:,} env steps")
             results = evaluate(agent, suite, spec.eval, spec.seed)
             writer.append(_rows(spec, due[-1], results))
             manifest["evaluations"].append(
@@ -202,9 +204,9 @@ def execute_run(
             manifest["env_steps"] = ctx.env_steps
             _save_checkpoint(run_dir, agent, ctx.env_steps)
             write_manifest(run_dir, manifest)
+            bar.set_postfix_str("")
 
         evaluate_due()  # the untrained agent, at env_steps = 0
-        bar = _progress_bar(spec, progress)
         training = agent.meta_train(ctx)
         try:
             while not ctx.budget_exhausted:
