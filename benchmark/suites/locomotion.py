@@ -96,9 +96,9 @@ class _TaskRewardWrapper(gym.Wrapper):
         raise NotImplementedError
 
 
-def _ant_contact_cost(ant: gym.Env) -> float:
+def _ant_contact_cost(ant: AntEnv) -> float:
     """Oyster's contact cost: 5e-4 times the squared external contact forces clipped to [-1, 1]."""
-    contact_forces = np.clip(ant.unwrapped.data.cfrc_ext, *ANT_CONTACT_FORCE_RANGE)
+    contact_forces = np.clip(ant.data.cfrc_ext, *ANT_CONTACT_FORCE_RANGE)
     return ANT_CONTACT_COST_WEIGHT * float(np.sum(np.square(contact_forces)))
 
 
@@ -147,7 +147,8 @@ class AntDirEnv(_TaskRewardWrapper):
     """
 
     def __init__(self) -> None:
-        super().__init__(AntEnv(include_cfrc_ext_in_observation=False))
+        self._ant = AntEnv(include_cfrc_ext_in_observation=False)
+        super().__init__(self._ant)
         self._direction = np.array([1.0, 0.0])
 
     def set_task(self, task: Task) -> None:
@@ -161,8 +162,8 @@ class AntDirEnv(_TaskRewardWrapper):
         return {
             "reward_forward": float(velocity @ self._direction),
             "reward_ctrl": -ANT_DIR_CTRL_COST_WEIGHT * float(np.sum(np.square(action))),
-            "reward_contact": -_ant_contact_cost(self.env),
-            "reward_survive": ANT_HEALTHY_REWARD * float(self.env.unwrapped.is_healthy),
+            "reward_contact": -_ant_contact_cost(self._ant),
+            "reward_survive": ANT_HEALTHY_REWARD * float(self._ant.is_healthy),
         }
 
 
@@ -174,13 +175,12 @@ class AntGoalEnv(_TaskRewardWrapper):
     """
 
     def __init__(self) -> None:
-        super().__init__(
-            AntEnv(
-                include_cfrc_ext_in_observation=False,
-                exclude_current_positions_from_observation=False,
-                terminate_when_unhealthy=False,
-            )
+        self._ant = AntEnv(
+            include_cfrc_ext_in_observation=False,
+            exclude_current_positions_from_observation=False,
+            terminate_when_unhealthy=False,
         )
+        super().__init__(self._ant)
         self._goal = np.zeros(2)
 
     def set_task(self, task: Task) -> None:
@@ -188,11 +188,11 @@ class AntGoalEnv(_TaskRewardWrapper):
         self._goal = np.asarray(task.data, dtype=np.float64)
 
     def _reward_terms(self, action: np.ndarray, base_info: dict[str, Any]) -> dict[str, float]:
-        torso_xy = self.env.unwrapped.data.body("torso").xpos[:2]
+        torso_xy = self._ant.data.body("torso").xpos[:2]
         return {
             "reward_goal": -float(np.sum(np.abs(torso_xy - self._goal))),
             "reward_ctrl": -ANT_GOAL_CTRL_COST_WEIGHT * float(np.sum(np.square(action))),
-            "reward_contact": -_ant_contact_cost(self.env),
+            "reward_contact": -_ant_contact_cost(self._ant),
         }
 
 
