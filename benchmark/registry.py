@@ -28,6 +28,7 @@ METHODS: dict[str, MethodEntry] = {
     "random": MethodEntry(
         "baselines.random.agent:RandomAgent", "uniform random actions; the floor of every figure"
     ),
+    "trmrl": MethodEntry("agents.trmrl.agent:TrMRLAgent", "TrMRL: 5-token memory transformer, PPO (paper)"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Meta-RL agents of the suite: ``trmrl`` (the paper's agent) and the shared math in ``common``."""

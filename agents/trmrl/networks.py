@@ -1,0 +1,238 @@
+"""TrMRL's networks: the working-memory transformer policy and the Gaussian value function.
+
+A plain re-statement of ``GaussianTransformerEncoderPolicy`` (``gaussian_transformer_encoder_policy.py``)
+with ``--architecture=Encoder --policy_head_input=latest_memory --remove_ln --tfixup``:
+
+    window `(B, wm_size, token_dim)` -> Linear(token_dim, d_model, bias=False) -> + sinusoidal PE
+    -> N x [x = x + MHA(x, x, x, causal); x = x + W2 ReLU(W1 x)]   (no LayerNorm, dropout 0)
+    -> output at the latest filled slot `(B, d_model)` -> Gaussian MLP head (64, 64, tanh).
+
+We write the encoder loop ourselves instead of ``nn.TransformerEncoder``: torch >= 2 passes ``is_causal`` to
+each layer and may take a fused fast path, and the original's custom layer (``transformer_no_ln.py``) would
+not accept the former; a plain loop computes exactly ``TransformerEncoderLayerNoLN``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.common.gaussian import GaussianMLPHead
+
+
+def sinusoidal_encoding(length: int, d_model: int) -> torch.Tensor:
+    """`(length, d_model)` sin/cos positional encoding (Vaswani et al. 2017), added unscaled (original)."""
+    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(length, d_model)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term[: d_model // 2])
+    return pe
+
+
+def causal_mask(length: int) -> torch.Tensor:
+    """Additive `(length, length)` mask: 0 where key ``j <= i`` (query), ``-inf`` above the diagonal."""
+    return torch.triu(torch.full((length, length), float("-inf")), diagonal=1)
+
+
+class EncoderLayerNoLN(nn.Module):
+    """One post-residual encoder layer without LayerNorm (``transformer_no_ln.py``), ReLU, dropout 0.
+
+    Parameter names follow ``nn.TransformerEncoderLayer`` (``self_attn.in_proj_weight``,
+    ``self_attn.out_proj``, ``linear1``, ``linear2``) so that the T-Fixup scaling reads as in the original.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dim_ff: int) -> None:
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(d_model, n_heads, dropout=0.0, batch_first=True)
+        self.linear1 = nn.Linear(d_model, dim_ff)
+        self.linear2 = nn.Linear(dim_ff, d_model)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`(B, L, d_model)` -> `(B, L, d_model)` under the additive attention ``mask``."""
+        attended, _ = self.self_attn(x, x, x, attn_mask=mask, need_weights=False)
+        x = x + attended
+        return x + self.linear2(torch.relu(self.linear1(x)))
+
+    def forward_query(self, query: torch.Tensor, x: torch.Tensor, ignore: torch.Tensor) -> torch.Tensor:
+        """The same layer evaluated at one position per sample: `(B, 1, d)` query over `(B, L, d)` keys.
+
+        With ``ignore`` (`(B, L)`, True for keys after the query's position) this equals row ``index`` of
+        :meth:`forward` under the causal mask; it saves the other rows' work in the last layer.
+        """
+        attended, _ = self.self_attn(query, x, x, key_padding_mask=ignore, need_weights=False)
+        query = query + attended
+        return query + self.linear2(torch.relu(self.linear1(query)))
+
+
+class TransformerPolicy(nn.Module):
+    """The working-memory transformer with its Gaussian head.
+
+    Args:
+        token_dim: size of a token ``[obs, prev action, prev reward, done]``.
+        act_dim: action dimensions.
+        wm_size, d_model, n_heads, dim_ff, n_layers, tfixup: see :class:`~agents.trmrl.config.TrMRLConfig`.
+        hidden_sizes, init_std, min_std, output_gain: the Gaussian head's.
+    """
+
+    def __init__(
+        self,
+        token_dim: int,
+        act_dim: int,
+        wm_size: int,
+        d_model: int,
+        n_heads: int,
+        dim_ff: int,
+        n_layers: int,
+        tfixup: bool,
+        hidden_sizes: tuple[int, ...],
+        init_std: float,
+        min_std: float | None,
+        output_gain: float,
+    ) -> None:
+        super().__init__()
+        self.wm_size = wm_size
+        self.d_model = d_model
+        self.embedding = nn.Linear(token_dim, d_model, bias=False)
+        self.layers = nn.ModuleList(EncoderLayerNoLN(d_model, n_heads, dim_ff) for _ in range(n_layers))
+        self.register_buffer("positional_encoding", sinusoidal_encoding(wm_size, d_model), persistent=False)
+        self.register_buffer("mask", causal_mask(wm_size), persistent=False)
+        init_transformer(self.embedding, self.layers, d_model, n_layers, tfixup)
+        self.head = GaussianMLPHead(
+            d_model, act_dim, hidden_sizes, init_std, min_std, output_gain, learn_std=True
+        )
+
+    def memory(self, windows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Transformer output at each window's latest filled slot.
+
+        Args:
+            windows: `(B, wm_size, token_dim)` zero-padded on the right.
+            index: `(B,)` int64 position of the latest token.
+
+        Returns:
+            `(B, d_model)`.
+        """
+        x = self.embedding(windows) + self.positional_encoding
+        *inner, last = self.layers
+        for layer in inner:
+            x = layer(x, self.mask)
+        # Only the latest slot feeds the head, and the mask is causal: the last layer needs just that row.
+        query = x[torch.arange(x.shape[0]), index].unsqueeze(1)
+        ignore = torch.arange(self.wm_size) > index.unsqueeze(1)
+        return last.forward_query(query, x, ignore).squeeze(1)
+
+    def encode(self, windows: torch.Tensor) -> torch.Tensor:
+        """`(B, wm_size, d_model)` outputs at every position (the original's full computation)."""
+        x = self.embedding(windows) + self.positional_encoding
+        for layer in self.layers:
+            x = layer(x, self.mask)
+        return x
+
+    def forward(self, windows: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(B, act_dim)` action means and the `(1,)` log-std."""
+        return self.head(self.memory(windows, index))
+
+
+def init_transformer(
+    embedding: nn.Linear, layers: nn.ModuleList, d_model: int, n_layers: int, tfixup: bool
+) -> None:
+    """The original's initialisation (``gaussian_transformer_encoder_policy.py.__init__``).
+
+    Xavier-uniform on every encoder matrix; with ``tfixup``: embedding ~ N(0, d_model^-1/2) times
+    ``(9 N)^-1/4``; ``linear1``, ``linear2`` and ``out_proj`` weights times ``0.67 N^-1/4``; the fused
+    ``in_proj_weight`` (Q, K, V) times ``0.67 N^-1/4 sqrt(2)``. Biases keep PyTorch's defaults
+    (``nn.MultiheadAttention`` zeroes its own). Note the original passes ``d_model ** -0.5`` as the
+    normal's *standard deviation*; we do the same.
+    """
+    for p in layers.parameters():
+        if p.dim() > 1:
+            nn.init.xavier_uniform_(p)
+    if not tfixup:
+        return
+    scale = 0.67 * n_layers ** (-0.25)
+    with torch.no_grad():
+        nn.init.normal_(embedding.weight, 0.0, d_model ** (-0.5))
+        embedding.weight.mul_((9 * n_layers) ** (-0.25))
+        for layer in layers:
+            assert isinstance(layer, EncoderLayerNoLN)
+            layer.linear1.weight.mul_(scale)
+            layer.linear2.weight.mul_(scale)
+            layer.self_attn.out_proj.weight.mul_(scale)
+            layer.self_attn.in_proj_weight.mul_(scale * 2**0.5)
+
+
+class ValueFunction(nn.Module):
+    """garage's ``GaussianMLPValueFunction``: a Gaussian over returns with a learned scalar std.
+
+    Without ``base`` the input is the single-step token; with it (``--share_network``) the input is the
+    policy transformer's memory and the transformer is trained by the value loss too.
+    """
+
+    def __init__(
+        self,
+        token_dim: int,
+        hidden_sizes: tuple[int, ...],
+        init_std: float,
+        base: TransformerPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.base = [base]  # a list: not registered as a submodule, so state_dicts do not duplicate it
+        input_dim = base.d_model if base is not None else token_dim
+        self.head = GaussianMLPHead(input_dim, 1, hidden_sizes, init_std, None, 1.0, learn_std=True)
+
+    @property
+    def shared(self) -> bool:
+        return self.base[0] is not None
+
+    def forward(
+        self, tokens: torch.Tensor, windows: torch.Tensor, index: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(B,)` predicted values (the Gaussian's mean) and the `(1,)` log-std."""
+        base = self.base[0]
+        features = base.memory(windows, index) if base is not None else tokens
+        mean, log_std = self.head(features)
+        return mean.squeeze(-1), log_std
+
+
+class WorkingMemory:
+    """A batch of zero-padded FIFO windows of the last ``wm_size`` tokens (``_update_prev_observations``).
+
+    The first ``wm_size`` tokens of an episode fill slots 0, 1, ...; afterwards the window shifts left and
+    the newest token goes last. The original finds the latest slot by searching for the first all-zero row
+    (``_compute_memory_index``), which breaks on a genuinely all-zero token; we count the fill instead.
+    """
+
+    def __init__(self, num: int, wm_size: int, token_dim: int) -> None:
+        self.windows = np.zeros((num, wm_size, token_dim), dtype=np.float32)
+        self.count = np.zeros(num, dtype=np.int64)
+
+    @property
+    def wm_size(self) -> int:
+        return self.windows.shape[1]
+
+    @property
+    def index(self) -> np.ndarray:
+        """`(num,)` position of the latest token in each window (0 for an empty window)."""
+        return np.maximum(np.minimum(self.count, self.wm_size) - 1, 0)
+
+    def reset(self, mask: np.ndarray | None = None) -> None:
+        """Empty the windows of the rows in ``mask`` (all rows if ``None``)."""
+        rows = slice(None) if mask is None else np.asarray(mask, dtype=bool)
+        self.windows[rows] = 0.0
+        self.count[rows] = 0
+
+    def push(self, tokens: np.ndarray, mask: np.ndarray | None = None) -> None:
+        """Append `(num, token_dim)` ``tokens`` to the windows of the rows in ``mask`` (all if ``None``)."""
+        rows = np.ones(len(self.count), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        filling = rows & (self.count < self.wm_size)
+        full = rows & ~filling
+        if filling.any():
+            idx = np.flatnonzero(filling)
+            self.windows[idx, self.count[idx]] = tokens[idx]
+        if full.any():
+            self.windows[full, :-1] = self.windows[full, 1:]
+            self.windows[full, -1] = tokens[full]
+        self.count[rows] += 1

@@ -1,0 +1,232 @@
+"""TrMRL agent against the harness contract: training through the context, acting, memory semantics,
+checkpoints, configuration table and determinism."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import torch
+
+from agents.trmrl.agent import TrMRLAgent
+from agents.trmrl.config import PAPER_CONFIGS, TrMRLConfig, default_config
+from benchmark import registry
+from benchmark.agent import EnvSpec, MetaAgent, TrainingContext
+from benchmark.profiles import get_profile
+from benchmark.run import execute_run, resolve_run
+from benchmark.suites import SUITES
+from benchmark.trial import TrialBatch
+from tests.fakes import build_reveal_suite
+
+TINY = TrMRLConfig(
+    d_model=8,
+    n_heads=2,
+    dim_ff=16,
+    n_layers=1,
+    wm_size=3,
+    policy_hidden_sizes=(8,),
+    value_hidden_sizes=(8,),
+    meta_batch_size=2,
+    minibatch_size=8,
+    opt_epochs=2,
+    policy_lr=1e-3,
+    value_lr=1e-3,
+    policy_lr_schedule="decay",
+    decay_epoch_init=0,
+    decay_epoch_end=2,
+    init_std=0.5,
+)
+
+
+def reveal(horizon=4, terminate_at=None):
+    suite = build_reveal_suite(seed=0, horizon=horizon, terminate_at=terminate_at)
+    return suite, EnvSpec.from_suite(suite)
+
+
+def train(agent, suite, spec, iterations, seed=0):
+    ctx = TrainingContext(suite, spec, seed, budget_env_steps=10**9)
+    training = agent.meta_train(ctx)
+    for _ in range(iterations):
+        next(training)
+    training.close()
+    return ctx
+
+
+def test_meta_train_takes_every_env_from_the_context_and_yields_per_iteration():
+    suite, spec = reveal(horizon=4)
+    agent = TrMRLAgent(TINY, spec, seed=0)
+    assert isinstance(agent, MetaAgent)
+    ctx = train(agent, suite, spec, 2)
+    # two iterations of meta_batch complete trials of 2 episodes x 4 steps
+    assert ctx.env_steps == 2 * TINY.meta_batch_size * 2 * 4
+    assert agent.iteration == 2 and np.isfinite(agent.last_stats["policy_loss"])
+    assert agent.learner.policy_steps == 2 * 2 * 2  # 2 iterations x 2 epochs x ceil(16 / 8)
+    assert agent.last_stats["policy_lr"] < TINY.policy_lr  # the decay is running
+
+
+def test_early_terminating_trials_are_collected_whole():
+    suite, spec = reveal(horizon=5, terminate_at=3)  # every episode ends by termination after 3 steps
+    agent = TrMRLAgent(TINY, spec, seed=0)
+    ctx = train(agent, suite, spec, 1)
+    assert ctx.env_steps == TINY.meta_batch_size * 2 * 3
+
+
+def test_act_shapes_and_bounds():
+    suite, spec = reveal()
+    agent = TrMRLAgent(dataclasses.replace(TINY, output_gain=100.0, init_std=5.0), spec, seed=0)
+    agent.begin_trial(3)
+    obs = np.random.default_rng(0).normal(size=(3, spec.aug_obs_dim)).astype(np.float32)
+    for deterministic in (True, False):
+        action = agent.act(obs, deterministic=deterministic)
+        assert action.shape == (3, spec.act_dim) and action.dtype == np.float32
+        assert np.all(action >= -1.0) and np.all(action <= 1.0)
+
+
+def _rollout_samples(memory_scope):
+    suite, spec = reveal(horizon=4)
+    agent = TrMRLAgent(dataclasses.replace(TINY, memory_scope=memory_scope), spec, seed=0)
+    ctx = TrainingContext(suite, spec, 0, 10**9)
+    batch = TrialBatch([ctx.trial_env(2) for _ in range(2)], autoreset=False)
+    return agent._collect(batch), spec
+
+
+def test_faithful_memory_clears_the_window_and_zeroes_the_first_token_of_each_episode():
+    samples, spec = _rollout_samples("episode")
+    assert samples.trial_lengths == [8, 8]
+    first_of_second_episode = 4
+    np.testing.assert_array_equal(samples.index[:8].numpy(), [0, 1, 2, 2, 0, 1, 2, 2])
+    window = samples.windows[first_of_second_episode].numpy()
+    np.testing.assert_array_equal(window[1:], 0.0)  # cleared window, one token
+    np.testing.assert_array_equal(window[0, spec.obs_dim :], 0.0)  # [o_0, 0, 0, 0] as RL2Env.reset
+    np.testing.assert_array_equal(samples.tokens[first_of_second_episode].numpy(), window[0])
+
+
+def test_trial_memory_keeps_the_window_and_the_token_across_episodes():
+    samples, spec = _rollout_samples("trial")
+    np.testing.assert_array_equal(samples.index[:8].numpy(), [0, 1, 2, 2, 2, 2, 2, 2])
+    window = samples.windows[4].numpy()
+    token = window[-1]
+    assert token[spec.obs_dim : spec.obs_dim + spec.act_dim] != 0.0  # previous episode's last action
+    np.testing.assert_array_equal(window[:-1], samples.windows[3].numpy()[1:])  # FIFO continues
+
+
+def test_evaluation_interface_clears_memory_at_episode_end_only_when_faithful():
+    suite, spec = reveal()
+    obs = np.ones((2, spec.aug_obs_dim), dtype=np.float32)
+    for scope, expected_count in (("episode", [1, 3]), ("trial", [3, 3])):
+        agent = TrMRLAgent(dataclasses.replace(TINY, memory_scope=scope), spec, seed=0)
+        agent.begin_trial(2)
+        agent.act(obs, True)
+        agent.act(obs, True)
+        agent.end_episode(np.array([True, False]))
+        agent.act(obs, True)
+        np.testing.assert_array_equal(agent._memory.count, expected_count)
+        if scope == "episode":
+            np.testing.assert_array_equal(agent._memory.windows[0, 0, spec.obs_dim :], 0.0)
+            np.testing.assert_array_equal(agent._memory.windows[0, 1:], 0.0)
+        agent.begin_trial(2)
+        np.testing.assert_array_equal(agent._memory.count, [0, 0])
+
+
+def test_state_dict_round_trip_gives_identical_actions_and_training():
+    suite, spec = reveal()
+    agent = TrMRLAgent(TINY, spec, seed=0)
+    train(agent, suite, spec, 1)
+    state = agent.state_dict()
+    clone = TrMRLAgent(TINY, spec, seed=123)
+    clone.load_state_dict(state)
+    obs = np.random.default_rng(1).normal(size=(2, spec.aug_obs_dim)).astype(np.float32)
+    for deterministic in (True, False):
+        agent.begin_trial(2)
+        clone.begin_trial(2)
+        np.testing.assert_array_equal(agent.act(obs, deterministic), clone.act(obs, deterministic))
+    # Continuing training from the checkpoint reproduces the original's next iteration.
+    a, b = TrMRLAgent(TINY, spec, seed=0), TrMRLAgent(TINY, spec, seed=7)
+    a.load_state_dict(state)
+    b.load_state_dict(state)
+    train(a, suite, spec, 1, seed=5)
+    train(b, suite, spec, 1, seed=5)
+    for p, q in zip(a.policy.parameters(), b.policy.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_shared_value_network_trains_the_transformer_from_the_value_loss():
+    suite, spec = reveal()
+    config = dataclasses.replace(TINY, share_network=True, opt_epochs=1)
+    agent = TrMRLAgent(config, spec, seed=0)
+    value_params = {id(p) for group in agent.learner.value_optimizer.param_groups for p in group["params"]}
+    assert {id(p) for p in agent.policy.layers.parameters()} <= value_params
+    assert id(agent.policy.head.log_std) not in value_params
+    train(agent, suite, spec, 1)
+
+
+def test_construction_does_not_touch_the_global_torch_rng():
+    _, spec = reveal()
+    torch.manual_seed(0)
+    expected = torch.rand(1)
+    torch.manual_seed(0)
+    TrMRLAgent(TINY, spec, seed=3)
+    assert torch.equal(torch.rand(1), expected)
+
+
+def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
+    assert set(PAPER_CONFIGS) == set(SUITES)
+    vel, cdir, ant = (default_config(s, "paper") for s in ("halfcheetah-vel", "halfcheetah-dir", "ant-dir"))
+    mw = default_config("ml45", "paper")
+    assert (vel.n_heads, vel.d_model, vel.dim_ff, vel.n_layers, vel.wm_size) == (16, 128, 512, 4, 5)
+    assert (vel.clip_range, vel.value_lr, vel.share_network, vel.init_std, vel.n_epochs) == (
+        0.1, 2.5e-4, False, 0.2, 2500,
+    )  # fmt: skip
+    assert (vel.decay_epoch_init, vel.decay_epoch_end, vel.min_lr_factor, vel.value_lr_schedule) == (
+        100, 750, 0.1, "none",
+    )  # fmt: skip
+    assert (cdir.clip_range, cdir.value_lr, cdir.share_network, cdir.init_std, cdir.decay_epoch_end) == (
+        0.2, 3e-5, True, 0.5, 3700,
+    )  # fmt: skip
+    assert cdir.min_lr_factor == 1e-4 and cdir.value_lr_schedule == "decay"
+    assert (ant.discount, ant.decay_epoch_init, ant.decay_epoch_end, ant.output_gain) == (
+        0.92,
+        500,
+        3500,
+        0.01,
+    )
+    assert (mw.n_heads, mw.d_model, mw.dim_ff, mw.meta_batch_size, mw.episodes_per_trial) == (
+        4,
+        32,
+        128,
+        25,
+        10,
+    )
+    assert (mw.gae_lambda, mw.policy_lr, mw.minibatch_size, mw.policy_lr_schedule, mw.init_std) == (
+        0.95, 5e-5, 32, "none", 1.0,
+    )  # fmt: skip
+    for config in PAPER_CONFIGS.values():
+        assert config.memory_scope == "episode" and config.weight_decay == 0.01 and config.opt_epochs == 10
+
+
+def test_smoke_configs_fit_one_iteration_in_the_smoke_budget():
+    import benchmark.suites as suites_module
+
+    smoke = get_profile("smoke")
+    for suite in SUITES:
+        entry = suites_module.SUITES[suite]
+        module = __import__(entry.builder.split(":")[0], fromlist=["HORIZON"])
+        horizon = 20 if suite == "point-nav" else module.HORIZON
+        config = default_config(suite, "smoke")
+        steps = config.meta_batch_size * config.episodes_per_trial * horizon
+        assert steps <= max(smoke.budget(suite).env_steps, 1_000), suite
+
+
+def test_registry_entry_loads_the_agent():
+    assert registry.load_method("trmrl") is TrMRLAgent
+
+
+def _harness_run(tmp_path, name):
+    spec, config = resolve_run("trmrl", "point-nav", 0, "smoke")
+    outcome = execute_run(spec, config, runs_dir=tmp_path / name, progress=False)
+    return pd.read_csv(outcome.run_dir / "metrics.csv")
+
+
+def test_same_seed_twice_gives_identical_metrics(tmp_path):
+    first, second = _harness_run(tmp_path, "a"), _harness_run(tmp_path, "b")
+    assert len(first) > 0 and first["env_steps"].max() > 0
+    pd.testing.assert_frame_equal(first, second)
