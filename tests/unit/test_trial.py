@@ -104,6 +104,7 @@ def test_plain_reset_draws_tasks_from_the_pool_reproducibly():
     assert len(set(drawn(1))) > 1
 
 
+@pytest.mark.filterwarnings("ignore:.*Box observation space m.*:UserWarning")
 def test_trial_env_passes_gymnasium_check_env():
     env, _ = reveal_trial()
     check_env(env, skip_render_check=True)
