@@ -28,6 +28,7 @@ METHODS: dict[str, MethodEntry] = {
     "random": MethodEntry(
         "baselines.random.agent:RandomAgent", "uniform random actions; the floor of every figure"
     ),
+    "rl2": MethodEntry("baselines.rl2.agent:RL2Agent", "RL²: LSTM memory across a trial, RecurrentPPO"),
     "trmrl": MethodEntry("agents.trmrl.agent:TrMRLAgent", "TrMRL: 5-token memory transformer, PPO (paper)"),
 }
 

@@ -1,0 +1,272 @@
+"""RL² (Duan et al. 2016, arXiv 1611.02779) on sb3-contrib's RecurrentPPO.
+
+A recurrent Gaussian policy reads the augmented observation ``[obs, previous action, previous reward, done]``
+built by the harness's trial wrapper (:mod:`benchmark.trial`). Its hidden state is kept across all K episodes
+of a trial and cleared between trials, so whatever it learns about the task in episode 1 can shape episode 2.
+
+How that maps onto SB3 (ecosystem notes §3.2):
+
+* The trial wrapper reports a whole trial as *one* gymnasium episode: inner episode boundaries are hidden
+  (signalled only in ``info`` and the done slot of the token), so RecurrentPPO never sees an
+  ``episode_start`` inside a trial and never zeroes the LSTM there. Its auto-reset at the trial's end draws a
+  new meta_train task and zeroes the state, exactly RL²'s "reset per trial".
+* Returns and GAE flow across inner episode boundaries (garage ``RL2``; ProMP ``RL2SampleProcessor``).
+* The trial's end is a true end (no bootstrap from the value of the final observation), as garage computes
+  GAE with a zero bootstrap at the end of the concatenated trial. SB3 would bootstrap because the wrapper
+  ends trials by truncation; :class:`TrialInfoForSB3` turns that off (``bootstrap_trial_end`` turns it on).
+* Rollouts and minibatches are whole numbers of trials: ``n_steps = trials_per_env x K x horizon`` per
+  environment, ``batch_size = minibatch_trials x K x horizon`` steps (garage's batch 32 means 32 *paths*).
+* Evaluation uses :meth:`RecurrentActorCriticPolicy.predict` with the hidden state carried by hand:
+  ``begin_trial`` clears it, ``end_episode`` keeps it (RL²).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sb3_contrib import RecurrentPPO
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecNormalize
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+from torch import nn
+
+from baselines.rl2.config import RL2Config
+from baselines.rl2.config import default_config as _default_config
+from benchmark.agent import EnvSpec, TrainingContext, Transition
+
+
+class RL2LstmPolicy(RecurrentActorCriticPolicy):
+    """sb3-contrib's ``MlpLstmPolicy`` with a fast path for training on whole-trial sequences.
+
+    RecurrentPPO cuts its minibatches into sequences at every episode start, so a start can only sit at the
+    *first* position of a sequence. sb3-contrib nevertheless steps the LSTM one timestep at a time in Python
+    whenever any start is present (sb3-contrib#113), which makes every RL² update (sequences of K x horizon
+    steps that all begin with a trial start) hundreds of times slower than one cuDNN-style call. When the
+    starts are all at position 0, zeroing the initial state of those sequences and running the LSTM once is
+    the same computation; any other pattern falls back to the original loop.
+    """
+
+    @staticmethod
+    def _process_sequence(
+        features: torch.Tensor,
+        lstm_states: tuple[torch.Tensor, torch.Tensor],
+        episode_starts: torch.Tensor,
+        lstm: nn.LSTM,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        n_seq = lstm_states[0].shape[1]
+        # `(n_seq * max_len, dim)` -> `(max_len, n_seq, dim)`, the layout sb3-contrib uses.
+        features_sequence = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
+        starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)
+        if not torch.all(starts[1:] == 0.0):
+            return RecurrentActorCriticPolicy._process_sequence(features, lstm_states, episode_starts, lstm)
+        keep = (1.0 - starts[0]).view(1, n_seq, 1)
+        output, states = lstm(features_sequence, (keep * lstm_states[0], keep * lstm_states[1]))
+        return torch.flatten(output.transpose(0, 1), start_dim=0, end_dim=1), states
+
+
+class TrialInfoForSB3(VecEnvWrapper):
+    """Adapts the trial wrapper's ``info`` to what SB3 reads from it.
+
+    * ``info["episode"]`` is the trial wrapper's inner-episode index (an int), but SB3 reads that key as
+      Monitor's episode-statistics dict and crashes on it in ``dump_logs``; it moves to
+      ``info["trial_episode"]``.
+    * The trial wrapper ends a trial by *truncation* (the K-th episode reached its horizon), which DummyVecEnv
+      flags as ``TimeLimit.truncated``; RecurrentPPO then adds ``γ V(final obs)`` to the last reward. For RL²
+      the trial is the whole, finite meta-episode and garage bootstraps zero there, so unless
+      ``bootstrap_trial_end`` the flag is dropped.
+    """
+
+    def __init__(self, venv: VecEnv, bootstrap_trial_end: bool) -> None:
+        super().__init__(venv)
+        self.bootstrap_trial_end = bootstrap_trial_end
+
+    def reset(self) -> Any:
+        return self.venv.reset()
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        for info in infos:
+            if "episode" in info:
+                info["trial_episode"] = info.pop("episode")
+            if not self.bootstrap_trial_end:
+                info.pop("TimeLimit.truncated", None)
+        return obs, rewards, dones, infos
+
+
+class RL2Agent:
+    """RL² baseline: a recurrent PPO policy whose memory spans the K episodes of a trial.
+
+    Args:
+        config: see :class:`RL2Config`; defaults per suite from :meth:`default_config`.
+        spec: the suite's shapes, horizon and action bounds.
+        seed: fixes the network's initialisation and SB3's sampling.
+    """
+
+    Config: ClassVar[type] = RL2Config
+
+    def __init__(self, config: RL2Config, spec: EnvSpec, seed: int) -> None:
+        self.config = config
+        self.spec = spec
+        self.seed = seed
+        # The policy exists before meta-training (the harness evaluates the untrained agent at env_steps 0)
+        # and is handed to RecurrentPPO in meta_train; a local RNG keeps its init a function of `seed` alone.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.policy = RL2LstmPolicy(
+                spec.observation_space,
+                spec.action_space,
+                lambda _: config.learning_rate,
+                **self._policy_kwargs(),
+            )
+        # Running std of the discounted training return (VecNormalize); None until meta_train creates it.
+        self._return_rms: RunningMeanStd | None = None
+        self.iterations = 0
+        self._model: RecurrentPPO | None = None
+        # Evaluation state, batched over the protocol's trials: actor LSTM (h, c) and `episode_start` flags.
+        self._lstm_state: tuple[np.ndarray, ...] | None = None
+        self._episode_starts = np.ones(0, dtype=bool)
+
+    @classmethod
+    def default_config(cls, suite: str, profile: str) -> RL2Config:
+        return _default_config(suite, profile)
+
+    def _policy_kwargs(self) -> dict[str, Any]:
+        head = list(self.config.head_hidden_sizes)
+        return {
+            "lstm_hidden_size": self.config.lstm_hidden_size,
+            "n_lstm_layers": 1,
+            "net_arch": {"pi": head, "vf": list(head)},
+            "log_std_init": self.config.log_std_init,
+        }
+
+    # --- meta-training -----------------------------------------------------------------------------------
+
+    @property
+    def steps_per_trial(self) -> int:
+        """Env steps of a trial that runs to its full length (early terminations make trials shorter)."""
+        return self.config.episodes_per_trial * self.spec.horizon
+
+    @property
+    def steps_per_iteration(self) -> int:
+        """Env steps collected between two PPO updates (and two yields)."""
+        return self.config.meta_batch * self.config.trials_per_env * self.steps_per_trial
+
+    def _make_vec_env(self, ctx: TrainingContext) -> VecEnv:
+        envs = [ctx.trial_env(self.config.episodes_per_trial) for _ in range(self.config.meta_batch)]
+        venv: VecEnv = DummyVecEnv([lambda env=env: env for env in envs])  # type: ignore[misc]
+        venv = TrialInfoForSB3(venv, self.config.bootstrap_trial_end)
+        if self.config.normalize_reward:
+            # garage: normalize(env, normalize_reward=True). SB3 scales by the running std of the discounted
+            # return instead of garage's running std of the reward (a deviation, see README).
+            venv = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=self.config.gamma)
+            if self._return_rms is not None:
+                venv.ret_rms = self._return_rms
+            self._return_rms = venv.ret_rms
+        return venv
+
+    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+        """One PPO iteration (``steps_per_iteration`` env steps, then ``n_epochs`` of updates) per yield."""
+        cfg = self.config
+        n_steps = cfg.trials_per_env * self.steps_per_trial
+        total_trials = cfg.meta_batch * cfg.trials_per_env
+        venv = self._make_vec_env(ctx)
+        model = RecurrentPPO(
+            RL2LstmPolicy,
+            venv,
+            learning_rate=cfg.learning_rate,
+            n_steps=n_steps,
+            batch_size=min(cfg.minibatch_trials, total_trials) * self.steps_per_trial,
+            n_epochs=cfg.n_epochs,
+            gamma=cfg.gamma,
+            gae_lambda=cfg.gae_lambda,
+            clip_range=cfg.clip_range,
+            normalize_advantage=cfg.normalize_advantage,
+            ent_coef=cfg.ent_coef,
+            vf_coef=cfg.vf_coef,
+            max_grad_norm=cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf"),
+            policy_kwargs=self._policy_kwargs(),
+            seed=self.seed,
+            device="cpu",
+            verbose=0,
+        )
+        # Train the agent's own policy (the one evaluated and checkpointed), not the copy SB3 just built.
+        model.policy = self.policy
+        self._model = model  # for inspection (tests, diagnostics); not part of the checkpoint
+        try:
+            while not ctx.budget_exhausted:
+                # One rollout of n_steps per env, then one `train()`. With reset_num_timesteps=False SB3 keeps
+                # `_last_obs`, `_last_episode_starts` and `_last_lstm_states` between calls, so trials
+                # straddling two calls continue where they stopped (tests/unit/test_rl2.py checks it).
+                model.learn(
+                    total_timesteps=n_steps * cfg.meta_batch, reset_num_timesteps=False, log_interval=None
+                )
+                self.iterations += 1
+                yield
+        finally:
+            venv.close()
+
+    # --- evaluation (benchmark.protocol) -----------------------------------------------------------------
+
+    def begin_trial(self, num_trials: int) -> None:
+        """New tasks: zero hidden state for ``num_trials`` trials."""
+        self._lstm_state = None
+        self._episode_starts = np.ones(num_trials, dtype=bool)
+
+    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        """Actions `(n, act_dim)` for augmented observations `(n, aug_dim)`, advancing the hidden state."""
+        obs = np.asarray(obs, dtype=np.float32)
+        if self._episode_starts.shape[0] != obs.shape[0]:
+            raise ValueError(
+                f"act got {obs.shape[0]} observations for {self._episode_starts.shape[0]} trials"
+            )
+        actions, self._lstm_state = self.policy.predict(
+            obs, state=self._lstm_state, episode_start=self._episode_starts, deterministic=deterministic
+        )
+        self._episode_starts = np.zeros(obs.shape[0], dtype=bool)
+        return np.asarray(actions, dtype=np.float32).reshape(obs.shape[0], self.spec.act_dim)
+
+    def observe(self, transition: Transition) -> None:
+        """Nothing to do: the next token already carries the previous action, reward and done."""
+
+    def end_episode(self, mask: np.ndarray) -> None:
+        """RL²: the hidden state is kept across the inner episodes of a trial."""
+
+    @property
+    def hidden_state(self) -> tuple[np.ndarray, ...] | None:
+        """The actor's evaluation LSTM state ``(h, c)``, each `(1, n, hidden)`; None after begin_trial."""
+        return self._lstm_state
+
+    # --- checkpoints ---------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Network and optimizer weights, the reward normaliser's statistics, the iteration count."""
+        state: dict[str, Any] = {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.policy.optimizer.state_dict(),
+            "iterations": self.iterations,
+            "return_rms": None,
+        }
+        if self._return_rms is not None:
+            rms = self._return_rms
+            state["return_rms"] = {"mean": rms.mean.copy(), "var": rms.var.copy(), "count": float(rms.count)}
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.policy.optimizer.load_state_dict(state["optimizer"])
+        self.iterations = int(state["iterations"])
+        if state.get("return_rms") is not None:
+            rms = RunningMeanStd(shape=())
+            rms.mean = np.asarray(state["return_rms"]["mean"], dtype=np.float64)
+            rms.var = np.asarray(state["return_rms"]["var"], dtype=np.float64)
+            rms.count = float(state["return_rms"]["count"])
+            self._return_rms = rms
+        else:
+            self._return_rms = None
+
+
+__all__ = ["RL2Agent", "RL2Config", "RL2LstmPolicy", "TrialInfoForSB3"]
