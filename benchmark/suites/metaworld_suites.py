@@ -68,8 +68,10 @@ def _observation_space() -> gym.spaces.Box:
 class MetaWorldTaskEnv(gym.Env):
     """One environment that plays any task of a Meta-World suite, switching task classes on ``set_task``.
 
-    It keeps one Meta-World instance per task class (created on first use from
-    ``metaworld.env_dict.ALL_V3_ENVIRONMENTS``), so switching back to a class costs no rebuild.
+    Instances come from a process-wide pool of idle Meta-World envs per task class (:class:`_InstancePool`):
+    building one costs ~0.1-0.3 s, and a run switches classes at every ML10/ML45 trial and builds fresh trial
+    environments at every evaluation point. Holding only the active instance keeps memory bounded by the
+    number of trial environments alive at once, instead of one instance per class per trial environment.
     ``info["success"]`` is 0.0 or 1.0 at every step; an episode succeeds if it is 1.0 at any step
     (Meta-World ``docs/evaluation/evaluation.md``).
 
@@ -87,8 +89,8 @@ class MetaWorldTaskEnv(gym.Env):
     def __init__(self) -> None:
         self.observation_space = _observation_space()
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
-        self._instances: dict[str, SawyerXYZEnv] = {}
         self._active: SawyerXYZEnv | None = None
+        self._active_name: str | None = None
 
     @property
     def active_env(self) -> SawyerXYZEnv | None:
@@ -99,9 +101,10 @@ class MetaWorldTaskEnv(gym.Env):
         """Switch to ``task`` (its ``data`` is a ``metaworld.Task``); it persists across resets."""
         metaworld_task: metaworld.Task = task.data
         env_name = metaworld_task.env_name
-        if env_name not in self._instances:
-            self._instances[env_name] = ALL_V3_ENVIRONMENTS[env_name]()
-        self._active = self._instances[env_name]
+        if env_name != self._active_name:
+            self._release()
+            self._active, self._active_name = _POOL.acquire(env_name), env_name
+        assert self._active is not None
         self._active.set_task(metaworld_task)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -127,12 +130,35 @@ class MetaWorldTaskEnv(gym.Env):
         info["success"] = float(info["success"])
         return observation, float(reward), bool(terminated), False, info
 
+    def _release(self) -> None:
+        if self._active is not None and self._active_name is not None:
+            _POOL.release(self._active_name, self._active)
+        self._active, self._active_name = None, None
+
     def close(self) -> None:
-        """Close every Meta-World instance this env created."""
-        for instance in self._instances.values():
-            instance.close()
-        self._instances.clear()
-        self._active = None
+        """Hand the active instance back to the pool (reset and re-seeded by its next user)."""
+        self._release()
+
+
+class _InstancePool:
+    """Idle Meta-World instances by task class, shared by every :class:`MetaWorldTaskEnv` of the process.
+
+    A reused instance carries no state into its next task: ``set_task`` replaces the task and every
+    ``reset`` of the trial wrapper passes a fresh seed to the instance's ``seed()``.
+    """
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[SawyerXYZEnv]] = {}
+
+    def acquire(self, env_name: str) -> SawyerXYZEnv:
+        idle = self._idle.get(env_name)
+        return idle.pop() if idle else ALL_V3_ENVIRONMENTS[env_name]()
+
+    def release(self, env_name: str, instance: SawyerXYZEnv) -> None:
+        self._idle.setdefault(env_name, []).append(instance)
+
+
+_POOL = _InstancePool()
 
 
 def cache_dir() -> Path:

@@ -173,3 +173,26 @@ def test_set_task_switches_task_class() -> None:
     env.set_task(last_task)
     assert env.active_env is last_instance
     env.close()
+
+
+@pytest.mark.metaworld
+def test_pooled_instances_replay_exactly_like_fresh_ones():
+    """Trial envs reuse idle Meta-World instances; a reused one must behave exactly like a new one."""
+    from benchmark.trial import make_trial_env
+
+    suite = make_suite("ml1-push", seed=0)
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(30, 4)).astype(np.float32)
+
+    def replay() -> list[float]:
+        env = make_trial_env(suite, suite.tasks("meta_test")[:3], episodes_per_trial=1, seed=5)
+        rewards = []
+        for task in suite.tasks("meta_test")[:3]:
+            env.reset(options={"task": task})
+            rewards += [env.step(a)[1] for a in actions]
+        env.close()  # hands the instance back to the pool
+        return rewards
+
+    mw._POOL._idle.clear()
+    first = replay()  # on a freshly built instance
+    assert len(mw._POOL._idle["push-v3"]) == 1
+    assert replay() == first  # on the same instance, reused
