@@ -232,8 +232,9 @@ def mean_ci(
 
     With a single value the interval collapses onto the point (no spread can be estimated from one run).
     """
-    return bootstrap_ci([np.asarray(values, dtype=np.float64)], aggregate_mean, seed=seed, reps=reps,
-                        confidence=confidence)
+    return bootstrap_ci(
+        [np.asarray(values, dtype=np.float64)], aggregate_mean, seed=seed, reps=reps, confidence=confidence
+    )
 
 
 def performance_profile(

@@ -16,11 +16,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,28 @@ SUITES: tuple[str, ...] = (
 TASK_PARAMETERS: dict[str, str] = {
     "point-nav": "goal distance from start",
     "halfcheetah-vel": "target velocity (m/s)",
-    "ant-dir-2d": "direction angle (rad)",
-    "ant-goal": "goal distance from start",
+    "halfcheetah-dir": "running direction (+1 forward, -1 backward)",
+    "ant-dir": "running direction angle (rad)",
+    "ant-dir-2d": "running direction angle (rad)",
+    "ant-goal": "goal distance from start (m)",
 }
-"""Axis label of a suite's ``task_param`` (suites not listed get ``"task parameter"``)."""
+"""Axis label of a suite's ``task_param`` (suites not listed get ``"task parameter"``).
+
+A copy of each suite's ``param_name`` (the analysis must not import the simulators); a test checks that
+the two agree."""
 
 TRAIN_RANGES: dict[str, tuple[float, float]] = {
     "point-nav": (0.0, 1.0),
     "halfcheetah-vel": (0.0, 3.0),
+    "halfcheetah-dir": (-1.0, 1.0),
+    "ant-dir": (0.0, math.pi),
+    "ant-dir-2d": (0.0, 5.0 * math.pi / 3.0),
+    "ant-goal": (0.0, 3.0),
 }
-"""Known meta-train ranges of ``task_param`` (DESIGN.md); other suites' ranges are read off the table."""
+"""The ``task_param`` range of each suite's ``meta_train`` split (a copy of ``train_param_range``, checked
+by the same test), shaded in the OOD figure; other suites' ranges are read off the table."""
 
-RC: dict[str, object] = {
+RC: dict[str, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9.0,
     "axes.titlesize": 10.0,
@@ -101,7 +113,7 @@ RC: dict[str, object] = {
     "savefig.dpi": 150.0,
     "savefig.bbox": "tight",
     "savefig.pad_inches": 0.05,
-    "pdf.fonttype": 42,
+    "pdf.fonttype": 3,
     "svg.hashsalt": "trmrl-bench",
     "path.simplify": False,
 }
@@ -153,7 +165,7 @@ def plot_style() -> Iterator[None]:
     """Matplotlib defaults plus :data:`RC`, whatever the user's ``matplotlibrc`` says."""
     with mpl.rc_context():
         mpl.rcdefaults()
-        mpl.rcParams.update(RC)
+        mpl.rcParams.update(RC)  # type: ignore[arg-type]  # (stubs want literal keys)
         yield
 
 
@@ -186,10 +198,38 @@ def steps_axis(ax) -> None:
     ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0), useMathText=True)
 
 
-def legend_below(fig: Figure, handles: list, labels: list[str], ncols: int | None = None) -> None:
-    """One legend for the whole figure, outside the panels, under them."""
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=ncols or min(len(labels), 6))
+def legend_below(
+    fig: Figure,
+    handles: list,
+    labels: list[str],
+    ncols: int | None = None,
+    *,
+    key: tuple[list, list[str]] | None = None,
+) -> None:
+    """One legend for the whole figure, outside and under the panels, read row by row.
+
+    ``key`` (handles, labels) starts on a row of its own after the methods (line styles, shading).
+    """
+    if not handles:
+        return
+    ncols = ncols or min(len(labels), 6)
+    if key is not None:
+        ncols = max(ncols, len(key[0]))
+        pad = -len(handles) % ncols
+        handles = list(handles) + [_blank()] * pad + list(key[0])
+        labels = list(labels) + [""] * pad + list(key[1])
+    rows = math.ceil(len(handles) / ncols)
+    pad = rows * ncols - len(handles)
+    handles, labels = list(handles) + [_blank()] * pad, list(labels) + [""] * pad
+    # Matplotlib fills legend columns first; reorder so that the legend reads row by row.
+    order = [r * ncols + c for c in range(ncols) for r in range(rows)]
+    fig.legend(
+        [handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncols=ncols
+    )
+
+
+def _blank() -> Line2D:
+    return Line2D([], [], linestyle="none", marker="none")
 
 
 def empty_figure(message: str) -> Figure:
@@ -208,7 +248,9 @@ def save_figure(fig: Figure, out_dir: Path, name: str, *, pdf: bool = True) -> l
     fig.savefig(paths[0], format="png", metadata={"Software": None})
     if pdf:
         paths.append(out_dir / f"{name}.pdf")
-        fig.savefig(paths[1], format="pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None})
+        fig.savefig(
+            paths[1], format="pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None}
+        )
     return paths
 
 

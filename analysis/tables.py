@@ -17,11 +17,13 @@ Only :mod:`benchmark.results.schema` is imported from the harness (pandas and Nu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TypeAlias
+
 import numpy as np
 import pandas as pd
 
-from benchmark.errors import ResultsSchemaError
-from benchmark.results.schema import COLUMNS, validate
+from benchmark.results.schema import validate
 
 RUN_KEYS = ["method", "suite", "run_id", "seed"]
 """Columns that identify one run; ``run_id`` alone would do, the others travel along for grouping."""
@@ -42,57 +44,103 @@ def score_scale(suite: str) -> float:
     return 100.0 if score_metric(suite) == "success" else 1.0
 
 
+def score_name(suite: str) -> str:
+    """What a suite's score is, with its unit: ``"success rate (%)"`` or ``"return"``."""
+    return "success rate (%)" if score_metric(suite) == "success" else "return"
+
+
 def score_label(suite: str, split: str = "meta_test") -> str:
-    """Axis label of a suite's score, with its unit."""
-    words = split.replace("_", "-")
-    return f"{words} success rate (%)" if score_metric(suite) == "success" else f"{words} return"
+    """Axis label of a suite's score on ``split``: ``"meta-test return"``, ``"ood success rate (%)"``."""
+    return f"{split.replace('_', '-')} {score_name(suite)}"
 
 
 def prepare(df: pd.DataFrame, *, source: str = "results table") -> pd.DataFrame:
-    """Validate ``df`` against the schema (canonical dtypes) unless it already has them.
+    """``df`` checked against the schema, with the canonical column order and dtypes.
 
     Raises:
         ResultsSchemaError: a one-line message naming the first problem.
     """
-    if list(df.columns) == list(COLUMNS) and all(str(df[c].dtype) == d for c, d in COLUMNS.items()):
-        return df
     return validate(df, source=source)
 
 
-def task_episode_scores(df: pd.DataFrame, split: str = "meta_test") -> pd.DataFrame:
+@dataclass(frozen=True)
+class ScoreTable:
+    """The results table reduced to what the figures use: the score metric of each suite, scaled.
+
+    ``rows`` has one row per (run, split, env_steps, task, episode) with columns ``method, suite, run_id,
+    seed, split, env_steps, task_id, episode, task_param, value`` (string columns categorical, ``episode``
+    filled with 1 where missing, duplicate rows averaged). Build it once with :func:`score_table` and pass
+    it to every figure: a paper-sized table has millions of rows.
+    """
+
+    rows: pd.DataFrame
+
+
+Table: TypeAlias = pd.DataFrame | ScoreTable
+"""What every figure accepts: a results table, or the :class:`ScoreTable` already reduced from one."""
+
+
+def score_table(df: Table, *, validated: bool = False) -> ScoreTable:
+    """Reduce a results table to a :class:`ScoreTable` (returned as is if it already is one).
+
+    Args:
+        df: a results table, or a :class:`ScoreTable`.
+        validated: ``df`` comes from :func:`benchmark.results.schema.read_table` or ``validate`` (skips a
+            second validation of a table of millions of rows).
+
+    Raises:
+        ResultsSchemaError: ``df`` does not follow the results schema.
+    """
+    if isinstance(df, ScoreTable):
+        return df
+    if not validated:
+        df = prepare(df)
+    # Categorical codes instead of strings: a paper-sized table has millions of rows.
+    strings = {c: df[c].astype("category") for c in ("method", "suite", "run_id", "split", "metric")}
+    suite, metric = strings["suite"].cat, strings["metric"].cat
+    # Per suite category, the code of its score metric among the metric categories (-1: absent).
+    wanted = np.array(
+        [metric.categories.get_indexer([score_metric(str(s))])[0] for s in suite.categories] + [-2],
+        dtype=np.int64,
+    )
+    suite_codes = suite.codes.to_numpy()
+    mask = metric.codes.to_numpy() == wanted[suite_codes]
+    scale = np.array([score_scale(str(s)) for s in suite.categories] + [1.0])
+    episode = df["episode"].to_numpy(dtype=np.float64, na_value=np.nan)[mask]
+    columns = {
+        c: pd.Categorical.from_codes(strings[c].cat.codes.to_numpy()[mask], strings[c].cat.categories)
+        for c in ("method", "suite", "run_id")
+    }
+    rows = pd.DataFrame(
+        {
+            **columns,
+            "seed": df["seed"].to_numpy()[mask],
+            "split": pd.Categorical.from_codes(
+                strings["split"].cat.codes.to_numpy()[mask], strings["split"].cat.categories
+            ),
+            "env_steps": df["env_steps"].to_numpy()[mask],
+            "task_id": df["task_id"].to_numpy(dtype=np.float64, na_value=np.nan)[mask],
+            "episode": np.where(np.isnan(episode), 1.0, episode).astype(np.int64),
+            "task_param": df["task_param"].to_numpy(dtype=np.float64, na_value=np.nan)[mask],
+            "value": df["value"].to_numpy()[mask] * scale[suite_codes[mask]],
+        }
+    )
+    keys = [*RUN_KEYS, "split", "env_steps", "task_id", "episode"]
+    if rows.duplicated(keys).any():
+        rows = rows.groupby(keys, dropna=False, sort=False, observed=True).agg(
+            task_param=("task_param", "first"), value=("value", "mean")
+        )
+        rows = rows.reset_index()
+    return ScoreTable(rows.reset_index(drop=True))
+
+
+def task_episode_scores(df: Table, split: str = "meta_test") -> pd.DataFrame:
     """One row per (run, env_steps, task, episode) on ``split``: the suite's score metric, scaled.
 
-    Columns: ``method, suite, run_id, seed, env_steps, task_id, task_param, episode, value``.
-    Several rows for the same key (which the schema allows) are averaged.
+    Columns: ``method, suite, run_id, seed, env_steps, task_id, episode, task_param, value``.
     """
-    frames = []
-    for suite in sorted(df["suite"].unique()):
-        mask = (df["suite"] == suite) & (df["split"] == split) & (df["metric"] == score_metric(suite))
-        part = df.loc[mask, [*RUN_KEYS, "env_steps", "task_id", "task_param", "episode", "value"]]
-        if part.empty:
-            continue
-        part = part.assign(value=part["value"] * score_scale(suite), episode=part["episode"].fillna(1))
-        frames.append(part)
-    if not frames:
-        return pd.DataFrame(
-            {
-                "method": pd.Series(dtype="string"),
-                "suite": pd.Series(dtype="string"),
-                "run_id": pd.Series(dtype="string"),
-                "seed": pd.Series(dtype="int64"),
-                "env_steps": pd.Series(dtype="int64"),
-                "task_id": pd.Series(dtype="Int64"),
-                "task_param": pd.Series(dtype="Float64"),
-                "episode": pd.Series(dtype="Int64"),
-                "value": pd.Series(dtype="float64"),
-            }
-        )
-    rows = pd.concat(frames, ignore_index=True)
-    keys = [*RUN_KEYS, "env_steps", "task_id", "episode"]
-    out = rows.groupby(keys, dropna=False, sort=True, observed=True).agg(
-        task_param=("task_param", "first"), value=("value", "mean")
-    )
-    return out.reset_index()
+    rows = score_table(df).rows
+    return rows.loc[rows["split"] == split].drop(columns="split").reset_index(drop=True)
 
 
 def last_episode(task_scores: pd.DataFrame) -> pd.DataFrame:
@@ -102,14 +150,14 @@ def last_episode(task_scores: pd.DataFrame) -> pd.DataFrame:
     return task_scores.loc[task_scores["episode"] == last].reset_index(drop=True)
 
 
-def evaluation_scores(df: pd.DataFrame, split: str = "meta_test") -> pd.DataFrame:
+def evaluation_scores(df: Table, split: str = "meta_test") -> pd.DataFrame:
     """One row per (run, env_steps): the mean over tasks of the last-episode score.
 
-    Columns: ``method, suite, run_id, seed, env_steps, score``.
+    Columns: ``method, suite, run_id, seed, env_steps, score`` (string columns as plain strings).
     """
     last = last_episode(task_episode_scores(df, split))
     out = last.groupby([*RUN_KEYS, "env_steps"], sort=True, observed=True)["value"].mean()
-    return out.rename("score").reset_index()
+    return plain(out.rename("score").reset_index())
 
 
 def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -118,9 +166,17 @@ def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[frame["env_steps"] == last].reset_index(drop=True)
 
 
-def final_scores(df: pd.DataFrame, split: str = "meta_test") -> pd.DataFrame:
+def final_scores(df: Table, split: str = "meta_test") -> pd.DataFrame:
     """Each run's final score: columns ``method, suite, run_id, seed, env_steps, score``."""
     return final_rows(evaluation_scores(df, split))
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns back to plain strings (small frames; simpler to filter and merge)."""
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(str)
+    return frame
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -157,8 +213,14 @@ def normalize(final: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             high, high_from = float(means.max()), f"best method ({means.idxmax()})"
         usable = bool(high - low > 1e-12 * max(1.0, abs(high), abs(low)))
         refs.append(
-            {"suite": suite, "low": low, "low_from": low_from, "high": high, "high_from": high_from,
-             "usable": usable}
+            {
+                "suite": suite,
+                "low": low,
+                "low_from": low_from,
+                "high": high,
+                "high_from": high_from,
+                "usable": usable,
+            }
         )
     references = pd.DataFrame(refs, columns=["suite", "low", "low_from", "high", "high_from", "usable"])
     scores = final.merge(references[references["usable"]][["suite", "low", "high"]], on="suite", how="inner")
@@ -179,9 +241,3 @@ def per_suite_arrays(scores: pd.DataFrame, method: str, suites: list[str], colum
     """One array of run scores per suite (in ``suites`` order) for ``method``: the stats module's layout."""
     mine = scores[scores["method"] == method]
     return [mine.loc[mine["suite"] == suite, column].to_numpy(dtype=np.float64) for suite in suites]
-
-
-def require_rows(frame: pd.DataFrame, what: str) -> None:
-    """Raise a one-line error when a table has nothing to plot."""
-    if frame.empty:
-        raise ResultsSchemaError(f"results table has no {what}")

@@ -1,5 +1,7 @@
-"""One module per figure. Each has ``make(df, out_dir, seed=0, reps=...) -> list[Path]``: it draws from the
-validated results table alone and writes a PNG, a PDF and the CSV of the numbers it plots."""
+"""One module per figure, each with ``make(df, out_dir, seed=0, reps=..., *, pdf=True) -> list[Path]``.
+
+A builder draws from the validated results table alone (or the :class:`analysis.tables.ScoreTable` reduced
+from it) and writes a PNG, a PDF and the CSV of the numbers it plots."""
 
 from __future__ import annotations
 

@@ -1,0 +1,236 @@
+"""Every figure builder on the synthetic results table: its files, their stability, and the edge cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import report, stats, tables
+from analysis.figures import FIGURES, aggregates, ood, sample_efficiency
+from analysis.style import FALLBACK_PALETTE, METHODS, method_styles
+from benchmark.errors import ResultsSchemaError
+
+REPS = 200
+PLOTS = {
+    "sample_efficiency": ["sample_efficiency"],
+    "fast_adaptation": ["fast_adaptation"],
+    "ood": ["ood"],
+    "aggregates": ["aggregates", "probability_of_improvement", "performance_profiles"],
+}
+
+
+def build_all(
+    df, out: Path, seed: int = 0, *, pdf: bool = True, only: tuple[str, ...] = tuple(FIGURES)
+) -> list[Path]:
+    df = tables.score_table(df)  # reduce once, as the CLI does
+    written = []
+    for name in only:
+        written += FIGURES[name](df, out, seed=seed, reps=REPS, pdf=pdf)
+    return written + report.make(df, out, seed=seed, reps=REPS)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, synthetic_table):
+    out = tmp_path_factory.mktemp("figures")
+    return out, build_all(synthetic_table, out)
+
+
+def read(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / f"{name}.csv")
+
+
+def test_every_builder_writes_png_pdf_and_csv(built):
+    out, written = built
+    for figure, plots in PLOTS.items():
+        for plot in plots:
+            for suffix in ("png", "pdf", "csv"):
+                path = out / f"{plot}.{suffix}"
+                assert path in written, f"{figure} did not write {path.name}"
+                assert path.stat().st_size > 0
+        assert (out / f"{plots[0]}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("report.md", "final_numbers.csv", "normalization.csv", "ood_train_ranges.csv"):
+        assert out / name in written
+
+
+def test_outputs_are_byte_identical_across_runs(built, synthetic_table, tmp_path):
+    out, written = built
+    build_all(synthetic_table, tmp_path)
+    for path in written:
+        assert path.read_bytes() == (tmp_path / path.name).read_bytes(), f"{path.name} differs between runs"
+
+
+def test_a_different_seed_changes_intervals_not_estimates(built, synthetic_table, tmp_path):
+    out, _ = built
+    sample_efficiency.make(synthetic_table, tmp_path, seed=1, reps=REPS, pdf=False)
+    a, b = read(out, "sample_efficiency"), read(tmp_path, "sample_efficiency")
+    pd.testing.assert_series_equal(a["mean"], b["mean"])
+    assert not a["ci_low"].equals(b["ci_low"])
+
+
+def test_an_unseen_method_appears_everywhere(built):
+    out, _ = built
+    for name in (
+        "sample_efficiency",
+        "fast_adaptation",
+        "ood",
+        "aggregates",
+        "performance_profiles",
+        "final_numbers",
+    ):
+        assert "my_agent" in set(read(out, name)["method"]), name
+    assert "my_agent" in set(read(out, "probability_of_improvement")["method_y"])
+    assert "my_agent" in (out / "report.md").read_text()
+    style = method_styles(["trmrl", "my_agent"])["my_agent"]
+    assert style.label == "my_agent" and style.color == FALLBACK_PALETTE[0]
+    assert style.color not in {s.color for s in METHODS.values()}
+
+
+def test_each_method_is_plotted_on_its_own_grid(built):
+    curves = read(built[0], "sample_efficiency")
+
+    def grid(method: str) -> list[int]:
+        mine = curves[(curves["method"] == method) & (curves["suite"] == "point-nav")]
+        return sorted(set(mine["env_steps"]))
+
+    assert grid("my_agent") == [0, 40_000, 80_000]
+    assert grid("trmrl") == [0, 25_000, 50_000, 75_000, 100_000]
+
+
+def test_sample_efficiency_numbers(built, synthetic_table):
+    curves = read(built[0], "sample_efficiency")
+    assert set(curves["suite"]) == {"halfcheetah-vel", "ml1-push", "point-nav"}
+    assert (curves["ci_low"] <= curves["mean"] + 1e-9).all() and (
+        curves["mean"] <= curves["ci_high"] + 1e-9
+    ).all()
+    push = curves[curves["suite"] == "ml1-push"]
+    assert set(push["score"]) == {"success rate (%)"} and push["mean"].between(0, 100).all()
+    # By hand: trmrl on halfcheetah-vel at the last grid point = mean over seeds of the mean over tasks of
+    # the last episode's return.
+    rows = synthetic_table
+    last = rows[
+        (rows["method"] == "trmrl")
+        & (rows["suite"] == "halfcheetah-vel")
+        & (rows["split"] == "meta_test")
+        & (rows["metric"] == "return")
+        & (rows["env_steps"] == 100_000)
+        & (rows["episode"] == 3)
+    ]
+    expected = last.groupby("seed")["value"].mean().mean()
+    got = curves[(curves["method"] == "trmrl") & (curves["suite"] == "halfcheetah-vel")]["mean"].iloc[-1]
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_fast_adaptation_has_every_episode(built):
+    table = read(built[0], "fast_adaptation")
+    assert sorted(set(table["episode"])) == [1, 2, 3]
+    trmrl = table[(table["method"] == "trmrl") & (table["suite"] == "halfcheetah-vel")].set_index("episode")
+    assert trmrl.loc[3, "mean"] > trmrl.loc[1, "mean"]  # the synthetic TrMRL adapts within a trial
+
+
+def test_ood_skips_suites_without_ood_and_shades_the_training_range(built):
+    out, _ = built
+    table = read(out, "ood")
+    assert set(table["suite"]) == {"halfcheetah-vel", "point-nav"}  # ml1-push has no ood split
+    assert set(table["split"]) == {"meta_test", "ood"}
+    ranges = read(out, "ood_train_ranges").set_index("suite")
+    assert tuple(ranges.loc["halfcheetah-vel", ["low", "high"]]) == (0.0, 3.0)
+
+
+def test_ood_training_range_from_the_table_excludes_a_held_out_sector():
+    rows = pd.DataFrame(
+        {
+            "method": "m",
+            "suite": "my-suite-2d",
+            "run_id": "r",
+            "seed": 0,
+            "split": ["meta_test"] * 3 + ["ood"] * 2,
+            "env_steps": 0,
+            "task_id": [0, 1, 2, 0, 1],
+            "episode": 1,
+            "task_param": [0.1, 2.0, 6.0, 3.0, 3.9],
+            "value": 0.0,
+        }
+    )
+    ranges = ood.train_ranges(tables.ScoreTable(rows), ["my-suite-2d"])
+    assert ranges[["low", "high"]].to_numpy().tolist() == [[0.1, 3.0], [3.9, 6.0]]
+
+
+def test_aggregates_normalize_by_random_and_best(built):
+    out, _ = built
+    norm = read(out, "normalization").set_index("suite")
+    assert norm.loc["halfcheetah-vel", "low_from"] == "random"
+    assert norm.loc["ml1-push", "high"] == 100
+    agg = read(out, "aggregates")
+    assert set(agg["metric"]) == set(stats.AGGREGATES)
+    mean = agg[agg["metric"] == "mean"].set_index("method")["estimate"]
+    assert mean["trmrl"] > mean["rl2"] > mean["random"]
+    poi = read(out, "probability_of_improvement")
+    assert set(poi["method_x"]) == {"trmrl"} and set(poi["method_y"]) == {"rl2", "my_agent", "random"}
+    assert poi["probability"].between(0, 1).all()
+    profiles = read(out, "performance_profiles")
+    for _, profile in profiles.groupby("method"):
+        assert (np.diff(profile.sort_values("tau")["fraction_above"]) <= 0).all()  # non-increasing in tau
+
+
+def test_adding_a_method_leaves_other_intervals_unchanged(synthetic_table):
+    without = synthetic_table[synthetic_table["method"] != "my_agent"].reset_index(drop=True)
+    a = sample_efficiency.compute(synthetic_table, seed=0, reps=REPS)
+    b = sample_efficiency.compute(without, seed=0, reps=REPS)
+    a = a[a["method"] != "my_agent"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_single_seed_gives_bands_equal_to_the_curve(make_table, tmp_path):
+    df = make_table(seeds=1, tasks=2, episodes=2)
+    written = build_all(df, tmp_path, pdf=False, only=("sample_efficiency", "fast_adaptation", "ood"))
+    assert all(p.exists() for p in written)
+    for name in ("sample_efficiency", "fast_adaptation", "ood", "final_numbers"):
+        table = read(tmp_path, name)
+        np.testing.assert_allclose(table["ci_low"], table["mean"], rtol=1e-6)
+        np.testing.assert_allclose(table["ci_high"], table["mean"], rtol=1e-6)
+
+
+def test_a_method_missing_a_suite(synthetic_table, tmp_path):
+    df = synthetic_table[
+        ~((synthetic_table["method"] == "my_agent") & (synthetic_table["suite"] == "point-nav"))
+    ]
+    build_all(df.reset_index(drop=True), tmp_path, pdf=False, only=("sample_efficiency", "aggregates"))
+    curves = read(tmp_path, "sample_efficiency")
+    assert "point-nav" not in set(curves.loc[curves["method"] == "my_agent", "suite"])
+    agg = read(tmp_path, "aggregates")
+    assert set(agg["n_suites"]) == {2}  # aggregates compare on the suites every method has run
+    assert "not run by every method" in (tmp_path / "report.md").read_text()
+
+
+def test_tables_without_ood_or_trmrl_give_placeholder_figures(synthetic_table, tmp_path):
+    df = synthetic_table[(synthetic_table["split"] != "ood") & (synthetic_table["method"] != "trmrl")]
+    written = build_all(df.reset_index(drop=True), tmp_path, pdf=False, only=("ood", "aggregates"))
+    assert (tmp_path / "ood.png") in written
+    assert read(tmp_path, "ood").empty
+    assert read(tmp_path, "probability_of_improvement").empty
+    assert not read(tmp_path, "aggregates").empty
+
+
+def test_single_method_cannot_be_normalized_but_still_plots(synthetic_table, tmp_path):
+    df = synthetic_table[synthetic_table["method"] == "rl2"].reset_index(drop=True)
+    build_all(df, tmp_path, pdf=False, only=("aggregates",))
+    norm = read(tmp_path, "normalization").set_index("suite")
+    assert not norm.loc["halfcheetah-vel", "usable"]  # low == high with one method
+    assert norm.loc["ml1-push", "usable"]  # success rate has fixed references
+    assert set(read(tmp_path, "aggregates")["n_suites"]) == {1}
+
+
+def test_a_malformed_table_is_a_clear_error(synthetic_table, tmp_path):
+    with pytest.raises(ResultsSchemaError, match="missing column"):
+        aggregates.make(synthetic_table.drop(columns=["value"]), tmp_path)
+    bad = synthetic_table.astype({"seed": "object"})
+    bad.loc[0, "seed"] = "seven"
+    with pytest.raises(ResultsSchemaError, match="'seed'"):
+        sample_efficiency.make(bad, tmp_path)
+    unknown_split = synthetic_table.copy()
+    unknown_split.loc[0, "split"] = "validation"
+    with pytest.raises(ResultsSchemaError, match="unknown split"):
+        tables.score_table(unknown_split)

@@ -1,0 +1,55 @@
+"""analysis.style: one colour and label per method, a deterministic fallback for methods never seen."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from analysis import style
+
+
+def test_known_methods_have_fixed_labels():
+    styles = style.method_styles(["random", "pearl", "maml", "rl2", "trmrl"])
+    assert [s.label for s in styles.values()] == ["TrMRL (ours)", "RL²", "MAML-TRPO", "PEARL", "Random"]
+    assert len({s.color for s in styles.values()}) == 5
+
+
+def test_unseen_methods_get_distinct_deterministic_colours():
+    a = style.method_styles(["zeta", "trmrl", "alpha", "random"])
+    b = style.method_styles(["alpha", "random", "zeta", "trmrl"])
+    assert a == b
+    assert list(a) == ["trmrl", "alpha", "zeta", "random"]  # known first, unknown sorted, random last
+    assert a["alpha"].color == style.FALLBACK_PALETTE[0] and a["zeta"].color == style.FALLBACK_PALETTE[1]
+    assert a["alpha"].label == "alpha"
+    many = style.method_styles([f"m{i:02d}" for i in range(25)])  # more methods than colours: no crash
+    assert len(many) == 25
+
+
+def test_suite_order_and_grid():
+    assert style.suite_order(["ml45", "zzz", "point-nav", "aaa"]) == ["point-nav", "ml45", "aaa", "zzz"]
+    assert style.grid_shape(1) == (1, 1)
+    assert style.grid_shape(4) == (2, 3)
+    assert style.grid_shape(11) == (4, 3)
+
+
+@pytest.mark.parametrize("suite", sorted(style.TASK_PARAMETERS))
+def test_parameter_labels_agree_with_the_suite_definitions(suite):
+    """The analysis keeps its own copy of parameter names and ranges (it must not import the simulators);
+    check it against the suite's own definition wherever that suite's builder is importable here."""
+    suites = pytest.importorskip("benchmark.suites")
+    entry = suites.SUITES.get(suite)
+    if entry is None:
+        pytest.skip(f"{suite} is not a registered suite")
+    module_name, _ = entry.builder.split(":")
+    try:
+        importlib.import_module(module_name)
+    except ImportError as exc:
+        pytest.skip(f"{module_name} not importable here ({exc})")
+    built = entry.load()(0)
+    assert built.param_name == style.TASK_PARAMETERS[suite]
+    assert tuple(built.train_param_range) == pytest.approx(style.TRAIN_RANGES[suite])
+
+
+def test_every_known_range_has_a_label():
+    assert set(style.TRAIN_RANGES) == set(style.TASK_PARAMETERS)
