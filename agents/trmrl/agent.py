@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 
 from agents.common.schedules import StepDecay
 from agents.trmrl.config import TrMRLConfig, default_config
@@ -109,6 +110,10 @@ class TrMRLAgent:
         self.last_stats: dict[str, float] = {}
         self._memory = WorkingMemory(0, config.wm_size, self._token_dim)
         self._episode_start = np.zeros(0, dtype=bool)
+        # SB3's running statistics, updated only on meta-training tokens (evaluation never changes them).
+        self.token_stats = RunningMeanStd(shape=(self._token_dim,)) if config.normalize_tokens else None
+        self._training = False
+        self._rows_active = np.zeros(0, dtype=bool)
 
     @classmethod
     def default_config(cls, suite: str, profile: str) -> TrMRLConfig:
@@ -125,6 +130,11 @@ class TrMRLAgent:
         if self.config.memory_scope == "episode" and self._episode_start.any():
             self._memory.reset(self._episode_start)
             tokens[self._episode_start, self._prev_slots] = 0.0
+        if self.token_stats is not None:
+            if self._training:
+                self.token_stats.update(tokens[self._rows_active])
+            std = np.sqrt(self.token_stats.var) + 1e-8
+            tokens = ((tokens - self.token_stats.mean) / std).astype(np.float32)
         self._memory.push(tokens)
         self._episode_start[:] = False
         with torch.no_grad():
@@ -180,7 +190,9 @@ class TrMRLAgent:
         episode_returns: list[float] = []
         while batch.active.any():
             active = batch.active.copy()
+            self._training, self._rows_active = True, active
             raw, clipped = self._policy_step(obs, deterministic=False)
+            self._training = False
             step = batch.step(clipped)
             for i in np.flatnonzero(active):
                 windows[i].append(self._memory.windows[i].copy())
@@ -217,6 +229,7 @@ class TrMRLAgent:
             "iteration": self.iteration,
             "action_generator": self._action_generator.get_state(),
             "rng": self._rng.bit_generator.state,
+            "token_stats": None if (stats := self.token_stats) is None else vars(stats).copy(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -228,3 +241,5 @@ class TrMRLAgent:
         self.iteration = int(state["iteration"])
         self._action_generator.set_state(state["action_generator"])
         self._rng.bit_generator.state = state["rng"]
+        if self.token_stats is not None:
+            vars(self.token_stats).update(state["token_stats"])

@@ -230,3 +230,22 @@ def test_same_seed_twice_gives_identical_metrics(tmp_path):
     first, second = _harness_run(tmp_path, "a"), _harness_run(tmp_path, "b")
     assert len(first) > 0 and first["env_steps"].max() > 0
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_token_normalisation_learns_from_training_only_and_round_trips():
+    suite, spec = reveal()
+    config = dataclasses.replace(TINY, normalize_tokens=True)
+    agent = TrMRLAgent(config, spec, seed=0)
+    train(agent, suite, spec, 1)
+    stats = agent.token_stats
+    assert stats is not None and stats.count > 1
+    count = stats.count
+    agent.begin_trial(2)
+    obs = np.full((2, spec.aug_obs_dim), 3.0, dtype=np.float32)
+    agent.act(obs, deterministic=True)
+    assert stats.count == count  # evaluation does not move the statistics
+    clone = TrMRLAgent(config, spec, seed=9)
+    clone.load_state_dict(agent.state_dict())
+    clone.begin_trial(2)
+    agent.begin_trial(2)
+    np.testing.assert_array_equal(agent.act(obs, True), clone.act(obs, True))
