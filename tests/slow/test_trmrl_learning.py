@@ -3,8 +3,11 @@ untrained policy, with a 95% t-interval over seeds that excludes zero.
 
 Runs through the harness (``resolve_run`` / ``execute_run``: the same code path as
 ``python -m benchmark run --method trmrl --suite point-nav --profile quick --budget 150000 --seed S``);
-the random agent is measured with the same protocol, tasks and evaluation seed. About 10 minutes on one
-core. ``TRMRL_SLOW_RUNS_DIR`` keeps the runs somewhere other than a temporary folder.
+the random agent is measured with the same protocol, tasks and evaluation seed. Five seeds: with three,
+the t-quantile (4.30) makes the interval too wide for the seed-to-seed spread in how far each run got.
+About 9 minutes on one idle core (14 on the
+shared 2-core machine). ``TRMRL_SLOW_RUNS_DIR`` keeps the runs somewhere other than a temporary
+folder (finished runs there are reused).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from benchmark.protocol import evaluate
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites import make_suite
 
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
 BUDGET = 150_000
 SUITE = "point-nav"
 PROFILE = "quick"
