@@ -64,7 +64,7 @@ class GaussianMLPHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return `(..., output_dim)` means and the `(1,)` log-std (clamped)."""
-        log_std = self.log_std
+        log_std: torch.Tensor = self.log_std
         if self.min_log_std is not None:
             log_std = log_std.clamp(min=self.min_log_std)
         return self.mean_net(x), log_std

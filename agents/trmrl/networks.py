@@ -117,6 +117,7 @@ class TransformerPolicy(nn.Module):
         """
         x = self.embedding(windows) + self.positional_encoding
         *inner, last = self.layers
+        assert isinstance(last, EncoderLayerNoLN)
         for layer in inner:
             x = layer(x, self.mask)
         # Only the latest slot feeds the head, and the mask is causal: the last layer needs just that row.
