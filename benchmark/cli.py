@@ -7,6 +7,7 @@ results file) prints one line ``benchmark: error: ...`` and exits with status 2,
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="where run folders go")
     run.add_argument("--force", action="store_true", help="re-run even if this run already completed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=1,
+        help="torch threads (default 1: one run per core, as in sweeps)",
+    )
 
     sweep = verbs.add_parser("sweep", help="run a grid of methods x suites x seeds (idempotent)")
     sweep.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILES)} (default smoke)")
@@ -113,9 +120,12 @@ def _list(what: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    import torch
+
     from benchmark.run import execute_run, resolve_run
 
     spec, config = resolve_run(args.method, args.suite, args.seed, args.profile, args.budget, args.overrides)
+    torch.set_num_threads(args.threads)
     outcome = execute_run(spec, config, args.runs_dir, progress=not args.no_progress, force=args.force)
     if outcome.status == "skipped":
         print(f"{outcome.run_id}: already completed, skipped ({outcome.run_dir})")
@@ -150,7 +160,13 @@ def _results(args: argparse.Namespace) -> None:
     print(f"merged {runs} runs, {rows} rows -> {out}")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SystemExit unwinds through the run, which records status "failed" with the reason in its manifest.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         if args.verb == "list":

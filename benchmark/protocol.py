@@ -92,7 +92,7 @@ def _evaluate_batch(
                     split=tasks[i].split,
                     task_id=tasks[i].task_id,
                     task_param=tasks[i].param,
-                    episode=int(info["episode"]) + 1,
+                    episode=int(info["episode_index"]) + 1,
                     episode_return=float(info["episode_return"]),
                     success=float(info["episode_success"]) if has_success else None,
                     length=int(info["episode_length"]),

@@ -132,7 +132,7 @@ class TrialEnv(gym.Env):
         self.task_env.set_task(task)
         self._episode = 0
         obs = self._reset_episode()
-        info = {"task_id": task.task_id, "task_param": task.param, "split": task.split, "episode": 0}
+        info = {"task_id": task.task_id, "task_param": task.param, "split": task.split, "episode_index": 0}
         return augment(obs, np.zeros(self.layout.act_dim), 0.0, False), info
 
     def _reset_episode(self) -> np.ndarray:
@@ -161,7 +161,8 @@ class TrialEnv(gym.Env):
         terminated = bool(terminated)
         next_obs = augment(obs, action, reward, terminated)
         info = dict(info)
-        info["episode"] = self._episode
+        # Not "episode": SB3 reads that key as Monitor's episode statistics.
+        info["episode_index"] = self._episode
         info["episode_end"] = terminated or truncated
         if not info["episode_end"]:
             return next_obs, reward, False, False, info

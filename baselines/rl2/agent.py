@@ -69,15 +69,12 @@ class RL2LstmPolicy(RecurrentActorCriticPolicy):
 
 
 class TrialInfoForSB3(VecEnvWrapper):
-    """Adapts the trial wrapper's ``info`` to what SB3 reads from it.
+    """Adapts the trial wrapper's ``info`` to what RL² needs from SB3.
 
-    * ``info["episode"]`` is the trial wrapper's inner-episode index (an int), but SB3 reads that key as
-      Monitor's episode-statistics dict and crashes on it in ``dump_logs``; it moves to
-      ``info["trial_episode"]``.
-    * The trial wrapper ends a trial by *truncation* (the K-th episode reached its horizon), which DummyVecEnv
-      flags as ``TimeLimit.truncated``; RecurrentPPO then adds ``γ V(final obs)`` to the last reward. For RL²
-      the trial is the whole, finite meta-episode and garage bootstraps zero there, so unless
-      ``bootstrap_trial_end`` the flag is dropped.
+    The trial wrapper ends a trial by *truncation* (the K-th episode reached its horizon), which DummyVecEnv
+    flags as ``TimeLimit.truncated``; RecurrentPPO then adds ``γ V(final obs)`` to the last reward. For RL²
+    the trial is the whole, finite meta-episode and garage bootstraps zero there, so unless
+    ``bootstrap_trial_end`` the flag is dropped.
     """
 
     def __init__(self, venv: VecEnv, bootstrap_trial_end: bool) -> None:
@@ -89,10 +86,8 @@ class TrialInfoForSB3(VecEnvWrapper):
 
     def step_wait(self) -> VecEnvStepReturn:
         obs, rewards, dones, infos = self.venv.step_wait()
-        for info in infos:
-            if "episode" in info:
-                info["trial_episode"] = info.pop("episode")
-            if not self.bootstrap_trial_end:
+        if not self.bootstrap_trial_end:
+            for info in infos:
                 info.pop("TimeLimit.truncated", None)
         return obs, rewards, dones, infos
 

@@ -154,7 +154,7 @@ def test_fast_lstm_path_equals_sb3_loop(starts):
     torch.testing.assert_close(fast[1][1], slow[1][1])
 
 
-def test_trial_info_adapter_drops_bootstrap_and_renames_episode_index():
+def test_trial_info_adapter_drops_the_trial_end_bootstrap():
     suite, _ = reveal(horizon=2)
     env = make_trial_env(suite, suite.tasks(META_TRAIN), 2, seed=0)
     for bootstrap in (False, True):
@@ -162,7 +162,7 @@ def test_trial_info_adapter_drops_bootstrap_and_renames_episode_index():
         venv.reset()
         infos = [venv.step(np.zeros((1, 1), dtype=np.float32))[3][0] for _ in range(4)]
         assert all("episode" not in info for info in infos)
-        assert [info["trial_episode"] for info in infos] == [0, 0, 1, 1]
+        assert [info["episode_index"] for info in infos] == [0, 0, 1, 1]
         assert infos[-1].get("TimeLimit.truncated", False) is bootstrap  # the trial ended by truncation
 
 

@@ -47,7 +47,9 @@ def test_inner_boundary_is_hidden_from_gym_and_signalled_in_info():
     env.step(np.array([1.0]))
     obs, reward, terminated, truncated, info = env.step(np.array([0.25]))
     assert info["episode_end"] and not terminated and not truncated
-    assert info["episode"] == 0 and info["episode_return"] == pytest.approx(2.25)
+    assert (
+        info["episode_index"] == 0 and "episode" not in info and info["episode_return"] == pytest.approx(2.25)
+    )
     assert info["episode_success"] == 1.0 and info["episode_length"] == 3
     # the true successor of the last step, and the next episode's first token carrying the last transition
     np.testing.assert_allclose(info["final_observation"], [3.0, 0.25, 0.25, 0.0])
