@@ -76,7 +76,8 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
 
 def test_sweep_runs_a_grid_in_parallel_and_resumes(tmp_path):
     runs = tmp_path / "runs"
-    args = ("sweep", "--profile", "smoke", "--suites", "point-nav", "--seeds", "2", "--runs-dir", str(runs))
+    args = ("sweep", "--profile", "smoke", "--methods", "random", "--suites", "point-nav", "--seeds", "2")
+    args = (*args, "--runs-dir", str(runs))
     assert "2 completed, 0 skipped, 0 failed" in cli(*args, "--workers", "2").stdout
     assert "0 completed, 2 skipped, 0 failed" in cli(*args, "--executor", "serial").stdout
     assert "random point-nav seed=1" in cli(*args, "--dry-run").stdout
