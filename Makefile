@@ -29,7 +29,7 @@ lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 type:
-	$(BIN)/mypy benchmark
+	$(BIN)/mypy benchmark agents baselines analysis
 
 # The main job: the profile's whole grid, merged into one table, drawn as figures.
 reproduce-paper: sweep results figures

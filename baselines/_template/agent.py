@@ -51,7 +51,7 @@ class TemplateAgent:
     def _policy(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
         mean = self.spec.layout.obs(obs) @ self.weights
         if not deterministic:
-            mean = mean + self.config.init_std * self._rng.standard_normal(mean.shape)
+            mean = mean + self.config.init_std * self._rng.standard_normal(mean.shape, dtype=np.float32)
         return np.clip(mean, self._low, self._high).astype(np.float32)
 
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]:

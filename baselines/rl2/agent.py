@@ -50,8 +50,9 @@ class RL2LstmPolicy(RecurrentActorCriticPolicy):
     the same computation; any other pattern falls back to the original loop.
     """
 
+    # sb3-contrib annotates the return as `tuple[Tensor, Tensor]` but returns `(output, (h, c))`, as here.
     @staticmethod
-    def _process_sequence(
+    def _process_sequence(  # type: ignore[override]
         features: torch.Tensor,
         lstm_states: tuple[torch.Tensor, torch.Tensor],
         episode_starts: torch.Tensor,
@@ -62,7 +63,9 @@ class RL2LstmPolicy(RecurrentActorCriticPolicy):
         features_sequence = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
         starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)
         if not torch.all(starts[1:] == 0.0):
-            return RecurrentActorCriticPolicy._process_sequence(features, lstm_states, episode_starts, lstm)
+            return RecurrentActorCriticPolicy._process_sequence(  # type: ignore[return-value]
+                features, lstm_states, episode_starts, lstm
+            )
         keep = (1.0 - starts[0]).view(1, n_seq, 1)
         output, states = lstm(features_sequence, (keep * lstm_states[0], keep * lstm_states[1]))
         return torch.flatten(output.transpose(0, 1), start_dim=0, end_dim=1), states
@@ -196,8 +199,11 @@ class RL2Agent:
                 # One rollout of n_steps per env, then one `train()`. With reset_num_timesteps=False SB3 keeps
                 # `_last_obs`, `_last_episode_starts` and `_last_lstm_states` between calls, so trials
                 # straddling two calls continue where they stopped (tests/unit/test_rl2.py checks it).
+                # log_interval=None (no console dump) is handled by SB3 at run time; its annotation says int.
                 model.learn(
-                    total_timesteps=n_steps * cfg.meta_batch, reset_num_timesteps=False, log_interval=None
+                    total_timesteps=n_steps * cfg.meta_batch,
+                    reset_num_timesteps=False,
+                    log_interval=None,  # type: ignore[arg-type]
                 )
                 self.iterations += 1
                 yield
