@@ -13,17 +13,8 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from analysis import stats, tables
-from analysis.figures._common import draw_band, mean_over_runs
-from analysis.style import (
-    empty_figure,
-    legend_below,
-    method_styles,
-    panel_grid,
-    plot_style,
-    save_figure,
-    suite_order,
-    write_csv,
-)
+from analysis.figures._common import mean_over_runs, suite_panels
+from analysis.style import plot_style, save_figure, write_csv
 
 NAME = "fast_adaptation"
 
@@ -50,31 +41,19 @@ def make(
     """Write ``fast_adaptation.{png,pdf,csv}`` into ``out_dir``; returns the paths."""
     out_dir = Path(out_dir)
     bands = compute(df, seed=seed, reps=reps)
-    suites = suite_order(bands["suite"].unique())
-    styles = method_styles(bands["method"].unique())
+
+    def label_axes(ax, suite: str) -> None:
+        ax.set_xlabel("adaptation episode in the trial")
+        ax.set_ylabel(tables.score_label(suite))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
     with plot_style():
-        if not suites:
-            fig = empty_figure("no meta_test evaluations in the results table")
-        else:
-            fig, axes = panel_grid(len(suites))
-            legend: dict[str, object] = {}
-            for ax, suite in zip(axes, suites, strict=True):
-                for method, style in styles.items():
-                    band = bands[(bands["suite"] == suite) & (bands["method"] == method)]
-                    if band.empty:
-                        continue
-                    x = band["episode"].to_numpy(dtype=float)
-                    line = draw_band(ax, x, band, style, label=style.label, marker="o")
-                    legend.setdefault(method, line)
-                ax.set_title(suite)
-                ax.set_xlabel("adaptation episode in the trial")
-                ax.set_ylabel(tables.score_label(suite))
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ordered = [m for m in styles if m in legend]
-            legend_below(fig, [legend[m] for m in ordered], [styles[m].label for m in ordered])
-            fig.suptitle(
-                "Fast adaptation on meta-test tasks at the final checkpoint (mean over seeds, 95 % CI)"
-            )
+        fig = suite_panels(
+            bands,
+            "episode",
+            label_axes=label_axes,
+            title="Fast adaptation on meta-test tasks at the final checkpoint (mean over seeds, 95 % CI)",
+        )
         paths = save_figure(fig, out_dir, NAME, pdf=pdf)
     paths.append(write_csv(bands, out_dir, NAME, ["suite", "method", "episode"]))
     return paths

@@ -12,18 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import stats, tables
-from analysis.figures._common import draw_band, mean_over_runs
-from analysis.style import (
-    empty_figure,
-    legend_below,
-    method_styles,
-    panel_grid,
-    plot_style,
-    save_figure,
-    steps_axis,
-    suite_order,
-    write_csv,
-)
+from analysis.figures._common import mean_over_runs, suite_panels
+from analysis.style import plot_style, save_figure, steps_axis, write_csv
 
 NAME = "sample_efficiency"
 
@@ -44,27 +34,18 @@ def make(
     """Write ``sample_efficiency.{png,pdf,csv}`` into ``out_dir``; returns the paths."""
     out_dir = Path(out_dir)
     bands = compute(df, seed=seed, reps=reps)
-    suites = suite_order(bands["suite"].unique())
-    styles = method_styles(bands["method"].unique())
+
+    def label_axes(ax, suite: str) -> None:
+        ax.set_ylabel(tables.score_label(suite))
+        steps_axis(ax)
+
     with plot_style():
-        if not suites:
-            fig = empty_figure("no meta_test evaluations in the results table")
-        else:
-            fig, axes = panel_grid(len(suites))
-            legend: dict[str, object] = {}
-            for ax, suite in zip(axes, suites, strict=True):
-                for method, style in styles.items():
-                    band = bands[(bands["suite"] == suite) & (bands["method"] == method)]
-                    if band.empty:
-                        continue
-                    line = draw_band(ax, band["env_steps"], band, style, label=style.label, marker="o")
-                    legend.setdefault(method, line)
-                ax.set_title(suite)
-                ax.set_ylabel(tables.score_label(suite))
-                steps_axis(ax)
-            ordered = [m for m in styles if m in legend]
-            legend_below(fig, [legend[m] for m in ordered], [styles[m].label for m in ordered])
-            fig.suptitle("Sample efficiency on meta-test tasks (mean over seeds, 95 % bootstrap CI)")
+        fig = suite_panels(
+            bands,
+            "env_steps",
+            label_axes=label_axes,
+            title="Sample efficiency on meta-test tasks (mean over seeds, 95 % bootstrap CI)",
+        )
         paths = save_figure(fig, out_dir, NAME, pdf=pdf)
     paths.append(write_csv(bands, out_dir, NAME, ["suite", "method", "env_steps"]))
     return paths
