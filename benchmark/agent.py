@@ -138,9 +138,16 @@ class TrainingContext:
         seed = int(self._seeds.spawn(1)[0].generate_state(1)[0])
         return make_trial_env(self._suite, self.train_tasks, episodes_per_trial, self.counter, seed)
 
-    def trial_batch(self, num_trials: int, episodes_per_trial: int | None = None) -> TrialBatch:
-        """``num_trials`` counted trial envs stepped together; finished trials restart on new tasks."""
-        return TrialBatch([self.trial_env(episodes_per_trial) for _ in range(num_trials)], autoreset=True)
+    def trial_batch(
+        self, num_trials: int, episodes_per_trial: int | None = None, autoreset: bool = True
+    ) -> TrialBatch:
+        """``num_trials`` counted trial envs stepped together, drawing fresh meta_train tasks at each reset.
+
+        With ``autoreset`` a finished trial restarts at once (a continuous stream); without it, finished rows
+        wait until ``reset()``, so an iteration can collect exactly ``num_trials`` complete trials.
+        """
+        envs = [self.trial_env(episodes_per_trial) for _ in range(num_trials)]
+        return TrialBatch(envs, autoreset=autoreset)
 
 
 @runtime_checkable

@@ -168,10 +168,8 @@ class TrMRLAgent:
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
         """One iteration = ``meta_batch_size`` complete trials on fresh meta_train tasks + one PPO update."""
         config = self.config
-        # Our own batch without autoreset: every iteration collects complete trials, as RL2Worker did.
-        batch = TrialBatch(
-            [ctx.trial_env(config.episodes_per_trial) for _ in range(config.meta_batch_size)], autoreset=False
-        )
+        # No autoreset: every iteration collects complete trials, as RL2Worker did.
+        batch = ctx.trial_batch(config.meta_batch_size, config.episodes_per_trial, autoreset=False)
         while True:
             rollout = self._collect(batch)
             self.last_stats = {**self.learner(rollout, self._rng), "train_return": self._train_return}
