@@ -181,6 +181,13 @@ def execute_run(
         writer = MetricsWriter(run_dir / METRICS_FILE)
         pending = list(spec.eval_grid)
         bar = _progress_bar(spec, progress)
+        checkpointed_at = -1
+
+        def checkpoint() -> None:
+            nonlocal checkpointed_at
+            if ctx.env_steps != checkpointed_at:  # the agent only changes by training
+                _save_checkpoint(run_dir, agent, ctx.env_steps)
+                checkpointed_at = ctx.env_steps
 
         def evaluate_due() -> None:
             # Several grid points crossed within one agent iteration are evaluated once, at the largest.
@@ -202,7 +209,7 @@ def execute_run(
                 }
             )
             manifest["env_steps"] = ctx.env_steps
-            _save_checkpoint(run_dir, agent, ctx.env_steps)
+            checkpoint()
             write_manifest(run_dir, manifest)
             bar.set_postfix_str("")
 
@@ -223,7 +230,8 @@ def execute_run(
             if close is not None:
                 close()
             bar.close()
-        evaluate_due()  # an agent that stopped early is still evaluated at the grid points it reached
+        # An agent whose generator returned may have stepped since its last yield: evaluate what it reached.
+        evaluate_due()
         if pending:
             manifest["unreached_grid_points"] = pending
         manifest.update(
@@ -234,7 +242,7 @@ def execute_run(
             train_s=round(train_seconds, 3),
             train_env_steps_per_s=round(ctx.env_steps / train_seconds, 1) if train_seconds > 0 else None,
         )
-        _save_checkpoint(run_dir, agent, ctx.env_steps)
+        checkpoint()
         write_manifest(run_dir, manifest)
     except BaseException as exc:
         manifest.update(
