@@ -10,6 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from benchmark.agent import EnvSpec, MetaAgent, TrainingContext
 from benchmark.suites.base import META_TEST, META_TRAIN, OOD, Suite, Task
 
 
@@ -55,3 +56,19 @@ def build_reveal_suite(seed: int = 0, horizon: int = 5, terminate_at: int | None
         train_param_range=(-1.0, 1.0),
         seed=seed,
     )
+
+
+def reveal(horizon: int, terminate_at: int | None = None) -> tuple[Suite, EnvSpec]:
+    """The reveal suite and its spec, for agent tests."""
+    suite = build_reveal_suite(seed=0, horizon=horizon, terminate_at=terminate_at)
+    return suite, EnvSpec.from_suite(suite)
+
+
+def train(agent: MetaAgent, suite: Suite, spec: EnvSpec, iterations: int, seed: int = 0) -> TrainingContext:
+    """Drive ``agent.meta_train`` for ``iterations`` yields on an unlimited budget; returns the context."""
+    ctx = TrainingContext(suite, spec, seed, budget_env_steps=10**9)
+    training = agent.meta_train(ctx)
+    for _ in range(iterations):
+        next(training)
+    training.close()  # type: ignore[attr-defined]
+    return ctx

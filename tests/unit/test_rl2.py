@@ -15,14 +15,14 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from baselines.rl2.agent import RL2Agent, RL2LstmPolicy, TrialInfoForSB3
 from baselines.rl2.config import RL2Config, default_config
 from benchmark import registry
-from benchmark.agent import EnvSpec, MetaAgent, TrainingContext
+from benchmark.agent import MetaAgent, TrainingContext
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.results.store import METRICS_FILE
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites.base import META_TEST, META_TRAIN
 from benchmark.trial import TrialBatch, make_trial_env
-from tests.fakes import build_reveal_suite
+from tests.fakes import reveal, train
 
 TINY = RL2Config(
     episodes_per_trial=2,
@@ -41,20 +41,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def reveal(horizon: int = 5, terminate_at: int | None = None):
-    suite = build_reveal_suite(horizon=horizon, terminate_at=terminate_at)
-    return suite, EnvSpec.from_suite(suite)
-
-
-def train(agent: RL2Agent, suite, spec, iterations: int, seed: int = 0) -> TrainingContext:
-    ctx = TrainingContext(suite, spec, seed, budget_env_steps=10**9)
-    training = agent.meta_train(ctx)
-    for _ in range(iterations):
-        next(training)
-    training.close()
-    return ctx
 
 
 # --- memory across the episodes of a trial --------------------------------------------------------------
@@ -113,7 +99,7 @@ def test_memory_of_episode_1_changes_episode_2_in_the_protocol():
 
 
 def test_act_shapes_bounds_and_batch_mismatch():
-    suite, spec = reveal()
+    suite, spec = reveal(horizon=5)
     agent = RL2Agent(TINY, spec, seed=0)
     agent.begin_trial(3)
     obs = np.random.default_rng(0).normal(scale=10.0, size=(3, spec.aug_obs_dim)).astype(np.float32)
@@ -126,7 +112,7 @@ def test_act_shapes_bounds_and_batch_mismatch():
 
 
 def test_agent_is_registered_and_satisfies_the_contract():
-    _, spec = reveal()
+    _, spec = reveal(horizon=5)
     factory = registry.load_method("rl2")
     assert factory is RL2Agent and factory.Config is RL2Config
     assert isinstance(RL2Agent(TINY, spec, seed=0), MetaAgent)
@@ -194,7 +180,7 @@ def test_learn_continues_rollouts_across_iterations():
 
 
 def test_reward_normalisation_statistics_are_kept_and_restored():
-    suite, spec = reveal()
+    suite, spec = reveal(horizon=5)
     config = dataclasses.replace(TINY, normalize_reward=True)
     agent = RL2Agent(config, spec, seed=0)
     assert agent.state_dict()["return_rms"] is None

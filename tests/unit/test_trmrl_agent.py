@@ -10,12 +10,12 @@ import torch
 from agents.trmrl.agent import TrMRLAgent
 from agents.trmrl.config import PAPER_CONFIGS, TrMRLConfig, default_config
 from benchmark import registry
-from benchmark.agent import EnvSpec, MetaAgent, TrainingContext
+from benchmark.agent import MetaAgent, TrainingContext
 from benchmark.profiles import get_profile
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites import SUITES
 from benchmark.trial import TrialBatch
-from tests.fakes import build_reveal_suite
+from tests.fakes import reveal, train
 
 TINY = TrMRLConfig(
     d_model=8,
@@ -35,20 +35,6 @@ TINY = TrMRLConfig(
     decay_epoch_end=2,
     init_std=0.5,
 )
-
-
-def reveal(horizon=4, terminate_at=None):
-    suite = build_reveal_suite(seed=0, horizon=horizon, terminate_at=terminate_at)
-    return suite, EnvSpec.from_suite(suite)
-
-
-def train(agent, suite, spec, iterations, seed=0):
-    ctx = TrainingContext(suite, spec, seed, budget_env_steps=10**9)
-    training = agent.meta_train(ctx)
-    for _ in range(iterations):
-        next(training)
-    training.close()
-    return ctx
 
 
 def test_meta_train_takes_every_env_from_the_context_and_yields_per_iteration():
@@ -71,7 +57,7 @@ def test_early_terminating_trials_are_collected_whole():
 
 
 def test_act_shapes_and_bounds():
-    suite, spec = reveal()
+    suite, spec = reveal(horizon=4)
     agent = TrMRLAgent(dataclasses.replace(TINY, output_gain=100.0, init_std=5.0), spec, seed=0)
     agent.begin_trial(3)
     obs = np.random.default_rng(0).normal(size=(3, spec.aug_obs_dim)).astype(np.float32)
@@ -110,7 +96,7 @@ def test_trial_memory_keeps_the_window_and_the_token_across_episodes():
 
 
 def test_evaluation_interface_clears_memory_at_episode_end_only_when_faithful():
-    suite, spec = reveal()
+    suite, spec = reveal(horizon=4)
     obs = np.ones((2, spec.aug_obs_dim), dtype=np.float32)
     for scope, expected_count in (("episode", [1, 3]), ("trial", [3, 3])):
         agent = TrMRLAgent(dataclasses.replace(TINY, memory_scope=scope), spec, seed=0)
@@ -128,7 +114,7 @@ def test_evaluation_interface_clears_memory_at_episode_end_only_when_faithful():
 
 
 def test_state_dict_round_trip_gives_identical_actions_and_training():
-    suite, spec = reveal()
+    suite, spec = reveal(horizon=4)
     agent = TrMRLAgent(TINY, spec, seed=0)
     train(agent, suite, spec, 1)
     state = agent.state_dict()
@@ -150,7 +136,7 @@ def test_state_dict_round_trip_gives_identical_actions_and_training():
 
 
 def test_shared_value_network_trains_the_transformer_from_the_value_loss():
-    suite, spec = reveal()
+    suite, spec = reveal(horizon=4)
     config = dataclasses.replace(TINY, share_network=True, opt_epochs=1)
     agent = TrMRLAgent(config, spec, seed=0)
     value_params = {id(p) for group in agent.learner.value_optimizer.param_groups for p in group["params"]}
@@ -160,7 +146,7 @@ def test_shared_value_network_trains_the_transformer_from_the_value_loss():
 
 
 def test_construction_does_not_touch_the_global_torch_rng():
-    _, spec = reveal()
+    _, spec = reveal(horizon=4)
     torch.manual_seed(0)
     expected = torch.rand(1)
     torch.manual_seed(0)
@@ -233,7 +219,7 @@ def test_same_seed_twice_gives_identical_metrics(tmp_path):
 
 
 def test_token_normalisation_learns_from_training_only_and_round_trips():
-    suite, spec = reveal()
+    suite, spec = reveal(horizon=4)
     config = dataclasses.replace(TINY, normalize_tokens=True)
     agent = TrMRLAgent(config, spec, seed=0)
     train(agent, suite, spec, 1)
