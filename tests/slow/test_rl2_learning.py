@@ -13,10 +13,8 @@ About 2-3 minutes per seed on one CPU core.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -24,20 +22,12 @@ import torch
 from benchmark.results.store import METRICS_FILE
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites.base import META_TEST
+from tests.learning import t_interval
 
 SEEDS = (0, 1, 2)
 BUDGET_ENV_STEPS = 500_000
 """The quick profile's 1e5 is too few: RL² only starts to adapt after ~2-3e5 env steps on point-nav."""
 PROFILE = "quick"  # its protocol: 20 tasks per split, 3 episodes per trial, deterministic actions
-T_975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}
-"""Two-sided 95% Student-t quantiles t_{0.975, n-1}, keyed by the number of seeds n."""
-
-
-def t_interval(values: list[float]) -> tuple[float, float, float]:
-    """Mean and 95% Student-t interval of one value per seed."""
-    x = np.asarray(values, dtype=np.float64)
-    half = T_975[len(x)] * x.std(ddof=1) / math.sqrt(len(x))
-    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
 
 
 def final_meta_test(method: str, seed: int, budget: int, runs_dir: Path) -> pd.DataFrame:

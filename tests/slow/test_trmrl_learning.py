@@ -19,24 +19,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from scipy import stats
 
 from baselines.random.agent import RandomAgent, RandomConfig
 from benchmark.agent import EnvSpec
 from benchmark.protocol import evaluate
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites import make_suite
+from tests.learning import t_interval
 
 SEEDS = (0, 1, 2, 3, 4)
 BUDGET = 150_000
 SUITE = "point-nav"
 PROFILE = "quick"
-
-
-def t_interval(diffs: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Two-sided Student-t confidence interval of the mean of ``diffs``."""
-    half = stats.t.ppf(0.5 + level / 2, len(diffs) - 1) * diffs.std(ddof=1) / np.sqrt(len(diffs))
-    return float(diffs.mean() - half), float(diffs.mean() + half)
 
 
 def meta_test_return(metrics: pd.DataFrame, env_steps: int) -> float:
@@ -63,7 +57,7 @@ def test_trmrl_beats_random_and_its_untrained_policy_on_point_nav(tmp_path: Path
     report = {"trained": trained_a, "untrained": untrained_a, "random": random_a}
     for name, baseline in (("random", random_a), ("untrained", untrained_a)):
         diffs = trained_a - baseline
-        low, high = t_interval(diffs)
+        _, low, high = t_interval(diffs)
         per_seed = np.round(diffs, 3)
         print(f"trmrl - {name}: per seed {per_seed}, mean {diffs.mean():.3f}, 95% CI [{low:.3f}, {high:.3f}]")
         assert low > 0, f"TrMRL does not beat {name} reliably: {report}, CI [{low:.3f}, {high:.3f}]"
