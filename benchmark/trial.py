@@ -160,7 +160,6 @@ class TrialEnv(gym.Env):
         truncated = bool(truncated) or self._t >= self.horizon
         terminated = bool(terminated)
         next_obs = augment(obs, action, reward, terminated)
-        info = dict(info)
         # Not "episode": SB3 reads that key as Monitor's episode statistics.
         info["episode_index"] = self._episode
         info["episode_end"] = terminated or truncated
