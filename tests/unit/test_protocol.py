@@ -1,5 +1,7 @@
 """The evaluation protocol, driven by a scripted agent on the fake reveal suite."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -68,7 +70,7 @@ def test_protocol_skips_splits_the_suite_lacks_and_caps_task_count():
     suite = build_reveal_suite()
     splits = dict(suite.splits)
     del splits["ood"]
-    suite = type(suite)(**{**suite.__dict__, "splits": splits})
+    suite = dataclasses.replace(suite, splits=splits)
     results = evaluate(ScriptedAgent(), suite, EvalSettings(num_tasks=99, episodes=1), seed=0)
     assert {r.split for r in results} == {"meta_train", "meta_test"}
     assert len([r for r in results if r.split == "meta_test"]) == 2

@@ -139,4 +139,5 @@ def test_merge_refuses_a_corrupt_run_and_keeps_the_old_table(tmp_path):
     (broken / "manifest.json").write_text("{not json")
     with pytest.raises(ResultsSchemaError, match="corrupt manifest"):
         merge_runs(runs, out)
+    assert out.read_bytes() == before  # a corrupt manifest, too, leaves the old table as it was
     assert json.loads((runs / "a" / "manifest.json").read_text())["status"] == "completed"
