@@ -47,21 +47,17 @@ def evaluate(agent: MetaAgent, suite: Suite, settings: EvalSettings, seed: int) 
     """Run the protocol on every requested split of ``suite`` and return one result per episode.
 
     ``seed`` fixes the environments' reset noise, so every evaluation point of a run (and every method with
-    the same seed) faces the same initial states.
+    the same seed) faces the same initial states. A task's reset seed depends on its split and index only,
+    not on which other splits are evaluated.
     """
     results: list[EpisodeResult] = []
-    for split_index, split in enumerate(settings.splits):
+    for split in settings.splits:
         if split not in suite.splits:
             continue
         tasks = list(suite.tasks(split))[: settings.num_tasks]
         envs = [
-            make_trial_env(
-                suite,
-                tasks,
-                settings.episodes,
-                seed=int(np.random.SeedSequence([seed, split_index, i]).generate_state(1)[0]),
-            )
-            for i in range(len(tasks))
+            make_trial_env(suite, tasks, settings.episodes, seed=_reset_seed(seed, split, task.task_id))
+            for task in tasks
         ]
         try:
             results.extend(_evaluate_batch(agent, TrialBatch(envs), tasks, suite.has_success))
@@ -69,6 +65,10 @@ def evaluate(agent: MetaAgent, suite: Suite, settings: EvalSettings, seed: int) 
             for env in envs:
                 env.close()
     return results
+
+
+def _reset_seed(seed: int, split: str, task_id: int) -> int:
+    return int(np.random.SeedSequence([seed, SPLITS.index(split), task_id]).generate_state(1)[0])
 
 
 def _evaluate_batch(

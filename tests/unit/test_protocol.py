@@ -14,12 +14,15 @@ class ScriptedAgent:
 
     def __init__(self):
         self.calls = []
+        self.observed = []
 
     def begin_trial(self, num_trials):
         self.calls.append(("begin_trial", num_trials))
 
     def act(self, obs, deterministic):
         assert deterministic
+        if not self.calls or self.calls[-1][0] == "begin_trial":
+            self.observed.append(("begin", obs.copy()))
         self.calls.append(("act", obs.shape))
         return np.ones((obs.shape[0], 1), dtype=np.float32)
 
@@ -74,3 +77,17 @@ def test_protocol_skips_splits_the_suite_lacks_and_caps_task_count():
     results = evaluate(ScriptedAgent(), suite, EvalSettings(num_tasks=99, episodes=1), seed=0)
     assert {r.split for r in results} == {"meta_train", "meta_test"}
     assert len([r for r in results if r.split == "meta_test"]) == 2
+
+
+def test_a_splits_initial_states_do_not_depend_on_the_other_splits_evaluated():
+    """The reveal env's reset observation is noise drawn from the reset seed: compare the first tokens."""
+
+    def first_tokens(splits):
+        agent = ScriptedAgent()
+        evaluate(agent, build_reveal_suite(horizon=3), EvalSettings(2, 1, splits=splits), seed=7)
+        firsts = [obs for name, obs in agent.observed if name == "begin"]
+        return firsts[-1]  # the first observations of the last split evaluated (ood)
+
+    alone, after_others = first_tokens(("ood",)), first_tokens(("meta_test", "ood"))
+    assert np.abs(alone[:, 0]).max() > 0  # really noise, not a constant
+    np.testing.assert_array_equal(alone, after_others)
