@@ -30,6 +30,10 @@ METHODS: dict[str, MethodEntry] = {
     ),
     "rl2": MethodEntry("baselines.rl2.agent:RL2Agent", "RL²: LSTM memory across a trial, RecurrentPPO"),
     "trmrl": MethodEntry("agents.trmrl.agent:TrMRLAgent", "TrMRL: 5-token memory transformer, PPO (paper)"),
+    "pearl": MethodEntry(
+        "baselines.pearl.agent:PEARLAgent", "PEARL: probabilistic context encoder + SAC (oyster)"
+    ),
+    "maml": MethodEntry("baselines.maml.agent:MAMLAgent", "MAML-TRPO: policy-gradient inner step, TRPO meta-update (ProMP)"),
 }
 
 
