@@ -11,28 +11,108 @@ crossed, and closes the generator once the budget is spent.
 
 Evaluation (one online interface for all four methods), driven by :mod:`benchmark.protocol`::
 
-    agent.begin_trial(n)                 # new tasks: clear memory / context / fast weights of n trials
-    loop: a = agent.act(obs, deterministic=True)      # obs: (n, aug_dim) augmented observations
+    agent.begin_trial(plan)              # new tasks: clear memory / context / fast weights of plan.num_trials
+                                         # trials; reseed evaluation noise from plan.seed
+    loop: a = agent.act(obs, deterministic)           # obs: (n, aug_dim); deterministic: (n,) bool per row
           agent.observe(Transition(...))               # what happened (batched, with an `active` mask)
           agent.end_episode(mask)                      # rows whose inner episode just ended
-                                                       # (MAML: inner gradient step; PEARL: posterior update;
-                                                       #  RL²: keep hidden state;
-                                                       #  TrMRL faithful: clear window)
+                                                       # (MAML: inner gradient step after the exploration
+                                                       #  episodes; PEARL: posterior from the context;
+                                                       #  RL²: keep hidden state; TrMRL: clear window)
 
-The agent never sees task identities or parameters: only observations and rewards.
+The first ``plan.exploration_episodes`` episodes of a trial explore: the harness asks for sampled actions in
+them (``deterministic`` False); MAML acts with its pre-update policy there and adapts after them, PEARL acts
+on z from its prior. Later episodes act as the suite's protocol says (mean or sampled actions).
+
+In evaluation the agent never sees task identities or parameters: only observations and rewards. In
+meta-training it may learn an opaque task id (an index into the meta_train split, e.g. for PEARL's per-task
+buffers), never the task's parameter.
+
+Construction: ``AgentClass(config, spec, seed, runtime)``; :class:`Runtime` says where to compute (device,
+threads). It is recorded in the run's manifest but not hashed into the run id.
+
+Invariants every agent keeps (``tests/contract`` checks them over the whole registry): the same seed gives
+the same rows; ``begin_trial`` forgets everything of earlier trials; evaluating never changes training
+(evaluation draws no random numbers from the training streams and updates no training statistics);
+``state_dict()`` holds everything a resumed run needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
 
-from benchmark.suites.base import META_TRAIN, Suite, Task
+from benchmark.suites.base import META_TRAIN, Suite
+from benchmark.tasks import TaskSampler
 from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where an agent computes. Kept out of the run id (results must not depend on it up to float error).
+
+    Attributes:
+        device: a torch device string, already resolved (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+        threads: torch intra-op threads of the run's process.
+    """
+
+    device: str = "cpu"
+    threads: int = 1
+
+    @classmethod
+    def resolve(cls, device: str = "auto", threads: int = 1) -> Runtime:
+        """``auto`` picks CUDA where torch sees a GPU, else the CPU; ``cuda`` without a GPU fails."""
+        import torch
+
+        from benchmark.errors import BenchmarkError
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device.startswith("cuda") and not torch.cuda.is_available():
+            raise BenchmarkError(f"device {device!r} requested but torch sees no CUDA GPU")
+        elif device != "cpu" and not device.startswith("cuda"):
+            raise BenchmarkError(f"unknown device {device!r}; use auto, cpu or cuda[:N]")
+        if threads < 1:
+            raise BenchmarkError(f"threads must be >= 1, got {threads}")
+        return cls(device=device, threads=threads)
+
+    def torch_device(self) -> Any:
+        import torch
+
+        return torch.device(self.device)
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """What :meth:`MetaAgent.begin_trial` is told about the trials that start.
+
+    Attributes:
+        num_trials: trials run together as one batch (one row each).
+        episodes: K, episodes per trial.
+        exploration_episodes: the first E episodes of each trial explore (sampled actions; MAML's
+            pre-update policy, PEARL's prior z). ``0 <= E <= K``.
+        seed: seeds the agent's evaluation noise, so a trial's sampled actions do not depend on what ran
+            before it (and evaluation never draws from the training streams).
+    """
+
+    num_trials: int
+    episodes: int
+    exploration_episodes: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.num_trials < 1 or self.episodes < 1:
+            raise ValueError(f"a trial plan needs >= 1 trial and episode, got {self}")
+        if not 0 <= self.exploration_episodes <= self.episodes:
+            raise ValueError(f"exploration_episodes must lie in [0, episodes], got {self}")
+
+    def explores(self, episode_index: int | np.ndarray) -> Any:
+        """Whether the (0-based) ``episode_index`` is an exploration episode; works on arrays too."""
+        return np.asarray(episode_index) < self.exploration_episodes
 
 
 @dataclass(frozen=True)
@@ -102,6 +182,11 @@ class Transition:
     active: np.ndarray  # `(n,)` rows that really stepped; others are padding to ignore
 
 
+def row_mask(deterministic: bool | np.ndarray, n: int) -> np.ndarray:
+    """``act``'s ``deterministic`` as a `(n,)` bool array (a plain bool applies to every row)."""
+    return np.broadcast_to(np.asarray(deterministic, dtype=bool), (n,))
+
+
 class TrainingContext:
     """Everything the harness lends an agent for meta-training, and the only source of its environments.
 
@@ -112,13 +197,23 @@ class TrainingContext:
         budget_env_steps: the run's budget; :attr:`budget_exhausted` turns true when it is spent.
     """
 
-    def __init__(self, suite: Suite, spec: EnvSpec, seed: int, budget_env_steps: int) -> None:
+    def __init__(
+        self,
+        suite: Suite,
+        spec: EnvSpec,
+        seed: int,
+        budget_env_steps: int,
+        runtime: Runtime | None = None,
+    ) -> None:
         self._suite = suite
         self.spec = spec
         self.seed = seed
         self.budget_env_steps = budget_env_steps
+        self.runtime = runtime or Runtime()
         self.counter = StepCounter()
         self._seeds = np.random.SeedSequence([seed, 0x7A1])  # independent of evaluation seeds
+        # One task stream for every env handed out: class-stratified where the suite has classes.
+        self.task_sampler = TaskSampler(suite.tasks(META_TRAIN), seed=[seed, 0x7A5])
 
     @property
     def env_steps(self) -> int:
@@ -130,13 +225,27 @@ class TrainingContext:
         return self.env_steps >= self.budget_env_steps
 
     @property
-    def train_tasks(self) -> Sequence[Task]:
-        return self._suite.tasks(META_TRAIN)
+    def num_train_tasks(self) -> int:
+        """Size of the meta_train split; opaque task ids are ``0 .. num_train_tasks - 1``."""
+        return len(self._suite.tasks(META_TRAIN))
 
     def trial_env(self, episodes_per_trial: int | None = None) -> TrialEnv:
-        """A counted trial environment whose ``reset()`` draws a fresh meta_train task per trial."""
+        """A counted trial environment on meta_train tasks.
+
+        ``reset()`` draws the next task from the context's :class:`~benchmark.tasks.TaskSampler`;
+        ``reset(options={"task_id": i})`` plays meta_train task ``i``. ``info["task_id"]`` names the task
+        (an opaque id); its parameter is never revealed.
+        """
         seed = int(self._seeds.spawn(1)[0].generate_state(1)[0])
-        return make_trial_env(self._suite, self.train_tasks, episodes_per_trial, self.counter, seed)
+        return make_trial_env(
+            self._suite,
+            self._suite.tasks(META_TRAIN),
+            episodes_per_trial,
+            self.counter,
+            seed,
+            sampler=self.task_sampler,
+            reveal_task=False,
+        )
 
     def trial_batch(
         self, num_trials: int, episodes_per_trial: int | None = None, autoreset: bool = True
@@ -156,9 +265,9 @@ class MetaAgent(Protocol):
 
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]: ...
 
-    def begin_trial(self, num_trials: int) -> None: ...
+    def begin_trial(self, plan: TrialPlan) -> None: ...
 
-    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray: ...
+    def act(self, obs: np.ndarray, deterministic: np.ndarray) -> np.ndarray: ...
 
     def observe(self, transition: Transition) -> None: ...
 
@@ -174,6 +283,6 @@ class AgentFactory(Protocol):
 
     Config: ClassVar[type]
 
-    def __call__(self, config: Any, spec: EnvSpec, seed: int) -> MetaAgent: ...
+    def __call__(self, config: Any, spec: EnvSpec, seed: int, runtime: Runtime) -> MetaAgent: ...
 
     def default_config(self, suite: str, profile: str) -> Any: ...

@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="torch threads (default 1: one run per core, as in sweeps)",
     )
+    _add_runtime_and_eval_options(run)
 
     sweep = verbs.add_parser("sweep", help="run a grid of methods x suites x seeds (idempotent)")
     sweep.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILES)} (default smoke)")
@@ -93,12 +94,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
     sweep.add_argument("--dry-run", action="store_true", help="print the grid and exit")
+    _add_runtime_and_eval_options(sweep)
 
     results = verbs.add_parser("results", help="merge completed runs into one validated parquet table")
     results.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
     results.add_argument("--out", type=Path, default=DEFAULT_RUNS_DIR.parent / "results.parquet")
     results.add_argument("--include-incomplete", action="store_true", help="also merge running/failed runs")
     return parser
+
+
+def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto | cpu | cuda[:N] (default auto: CUDA where available); recorded, not part of the run id",
+    )
+    parser.add_argument(
+        "--eval-tasks", type=_positive_int, help="N, trials per split at each evaluation (default: profile's)"
+    )
+    parser.add_argument(
+        "--eval-episodes", type=_positive_int, help="K, episodes per evaluation trial (default: profile's)"
+    )
+    parser.add_argument(
+        "--eval-explore",
+        type=_non_negative_int,
+        help="E, exploration episodes per trial, sampled actions (default: the method's, e.g. MAML 1)",
+    )
 
 
 def _list(what: str) -> None:
@@ -123,11 +144,25 @@ def _list(what: str) -> None:
 def _run(args: argparse.Namespace) -> None:
     import torch
 
+    from benchmark.agent import Runtime
     from benchmark.run import execute_run, resolve_run
 
-    spec, config = resolve_run(args.method, args.suite, args.seed, args.profile, args.budget, args.overrides)
+    spec, config = resolve_run(
+        args.method,
+        args.suite,
+        args.seed,
+        args.profile,
+        args.budget,
+        args.overrides,
+        args.eval_tasks,
+        args.eval_episodes,
+        args.eval_explore,
+    )
+    runtime = Runtime.resolve(args.device, args.threads)
     torch.set_num_threads(args.threads)
-    outcome = execute_run(spec, config, args.runs_dir, progress=not args.no_progress, force=args.force)
+    outcome = execute_run(
+        spec, config, args.runs_dir, progress=not args.no_progress, force=args.force, runtime=runtime
+    )
     if outcome.status == "skipped":
         print(f"{outcome.run_id}: already completed, skipped ({outcome.run_dir})")
     else:
@@ -138,14 +173,26 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from benchmark.agent import Runtime
     from benchmark.sweep import build_grid, execute_sweep
 
-    jobs = build_grid(args.profile, args.methods, args.suites, args.seeds, args.first_seed, args.budget)
+    jobs = build_grid(
+        args.profile,
+        args.methods,
+        args.suites,
+        args.seeds,
+        args.first_seed,
+        args.budget,
+        args.eval_tasks,
+        args.eval_episodes,
+        args.eval_explore,
+    )
+    Runtime.resolve(args.device)  # a bad device is refused before any run starts
     if args.dry_run:
         for job in jobs:
             print(f"{job.method} {job.suite} seed={job.seed} profile={job.profile}")
         return 0
-    outcomes, failures = execute_sweep(jobs, args.runs_dir, args.executor, args.workers)
+    outcomes, failures = execute_sweep(jobs, args.runs_dir, args.executor, args.workers, args.device)
     done = sum(o.status == "completed" for o in outcomes)
     skipped = sum(o.status == "skipped" for o in outcomes)
     print(f"sweep: {done} completed, {skipped} skipped, {len(failures)} failed, of {len(jobs)} runs")

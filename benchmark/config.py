@@ -56,3 +56,49 @@ def _parse(text: str, hint: Any, key: str) -> Any:
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+# ---- field checks shared by every method's config (one-line ValueErrors; the CLI exits 2 on them) ----
+
+
+def _values(config: Any, names: str) -> list[tuple[str, Any]]:
+    return [(name, getattr(config, name)) for name in names.split()]
+
+
+def _check_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def check_positive(config: Any, names: str) -> None:
+    """Every named field is a finite number > 0."""
+    for name, value in _values(config, names):
+        if _check_number(name, value) <= 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def check_non_negative(config: Any, names: str) -> None:
+    """Every named field is a finite number >= 0."""
+    for name, value in _values(config, names):
+        if _check_number(name, value) < 0:
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+def check_unit_interval(config: Any, names: str, low_open: bool = False) -> None:
+    """Every named field lies in [0, 1] ((0, 1] with ``low_open``)."""
+    for name, value in _values(config, names):
+        x = _check_number(name, value)
+        if not (0 < x <= 1 if low_open else 0 <= x <= 1):
+            raise ValueError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}, got {value!r}")
+
+
+def check_sizes(config: Any, names: str) -> None:
+    """Every named field is a non-empty tuple of positive integers (hidden layer widths)."""
+    for name, value in _values(config, names):
+        if not isinstance(value, (tuple, list)) or not value:
+            raise ValueError(f"{name} must be a non-empty tuple of layer widths, got {value!r}")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            raise ValueError(f"{name} must hold positive integers, got {value!r}")

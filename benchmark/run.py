@@ -2,8 +2,10 @@
 
 Data flow (DESIGN.md): build the seeded suite, construct the agent from the registry, drive its
 ``meta_train`` generator while the harness counts env_steps, evaluate with the shared protocol whenever a
-grid point is crossed, append the rows to ``metrics.csv``, and keep ``manifest.json`` and ``checkpoint.pt``
-up to date. ``run_id`` derives from the resolved configuration, so a finished run is skipped on re-run.
+grid point is crossed, append the rows to ``metrics.csv`` (and every step's reward to ``traces.csv`` at the
+recorded points), and keep ``manifest.json`` and ``checkpoint.pt`` up to date. ``run_id`` derives from the
+resolved configuration, so a finished run is skipped on re-run; the :class:`~benchmark.agent.Runtime`
+(device, threads) is recorded in the manifest but not hashed.
 """
 
 from __future__ import annotations
@@ -27,19 +29,21 @@ from typing import Any
 import numpy as np
 
 from benchmark import registry
-from benchmark.agent import EnvSpec, MetaAgent, TrainingContext
+from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext
 from benchmark.config import apply_overrides, config_to_dict
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import get_profile
-from benchmark.protocol import EpisodeResult, EvalSettings, evaluate
+from benchmark.protocol import EpisodeResult, EvalSettings, TrialTrace, evaluate
 from benchmark.results.store import (
     CHECKPOINT_FILE,
     METRICS_FILE,
+    TRACES_FILE,
     MetricsWriter,
+    TracesWriter,
     read_manifest,
     write_manifest,
 )
-from benchmark.suites import check_suite_name, make_suite
+from benchmark.suites import SUITES, check_suite_name, make_suite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS_DIR = REPO_ROOT / "results" / "runs"
@@ -84,23 +88,42 @@ def resolve_run(
     profile: str,
     budget_env_steps: int | None = None,
     overrides: list[str] | None = None,
+    eval_tasks: int | None = None,
+    eval_episodes: int | None = None,
+    eval_exploration: int | None = None,
 ) -> tuple[RunSpec, Any]:
     """Validate the user's choices and resolve them into a :class:`RunSpec` and the agent's config object.
 
+    The evaluation protocol's size comes from the profile unless ``eval_tasks`` (N) or ``eval_episodes`` (K)
+    say otherwise; its exploration episodes E from ``eval_exploration``, else the method's
+    ``default_exploration_episodes(suite)`` (0 for methods without one; capped at K - 1), so every run
+    records the E it was measured with.
+
     Raises:
-        BenchmarkError: unknown method/suite/profile, non-positive budget, negative seed, bad override.
+        BenchmarkError: unknown method/suite/profile, non-positive budget, seed outside numpy's range,
+            bad override, a config value out of range, an evaluation size out of range.
     """
     registry.check_method_name(method)
     check_suite_name(suite)
     suite_budget = get_profile(profile).budget(suite)
-    if seed < 0:
-        raise BenchmarkError(f"seed must be >= 0, got {seed}")
+    if not 0 <= seed < 2**32:
+        raise BenchmarkError(f"seed must lie in [0, 2**32), got {seed}")
     if budget_env_steps is not None:
         if budget_env_steps <= 0:
             raise BenchmarkError(f"budget must be a positive number of env steps, got {budget_env_steps}")
         suite_budget = dataclasses.replace(suite_budget, env_steps=budget_env_steps)
     agent_class = registry.load_method(method)
     config = apply_overrides(agent_class.default_config(suite, profile), overrides or [])
+    validate_config = getattr(agent_class, "validate_config", None)
+    try:
+        if validate_config is not None:
+            validate_config(config, suite)
+        settings = _resolve_eval(
+            suite_budget.eval, agent_class, suite, eval_tasks, eval_episodes, eval_exploration
+        )
+    except ValueError as exc:
+        raise BenchmarkError(f"{method} on {suite}: {exc}") from None
+    suite_budget = dataclasses.replace(suite_budget, eval=settings)
     spec = RunSpec(
         method=method,
         suite=suite,
@@ -112,6 +135,27 @@ def resolve_run(
         agent_config=config_to_dict(config),
     )
     return spec, config
+
+
+def _resolve_eval(
+    settings: EvalSettings,
+    agent_class: Any,
+    suite: str,
+    num_tasks: int | None,
+    episodes: int | None,
+    exploration: int | None,
+) -> EvalSettings:
+    episodes = episodes if episodes is not None else settings.episodes
+    if exploration is None:
+        default = getattr(agent_class, "default_exploration_episodes", None)
+        exploration = min(int(default(suite)), episodes - 1) if default is not None else 0
+    return dataclasses.replace(
+        settings,
+        num_tasks=num_tasks if num_tasks is not None else settings.num_tasks,
+        episodes=episodes,
+        exploration_episodes=max(exploration, 0),
+        action_mode=settings.action_mode or SUITES[suite].eval_action_mode,
+    )
 
 
 @dataclass(frozen=True)
@@ -140,12 +184,14 @@ def execute_run(
     runs_dir: Path = DEFAULT_RUNS_DIR,
     progress: bool = True,
     force: bool = False,
+    runtime: Runtime | None = None,
 ) -> RunOutcome:
     """Execute ``spec`` into ``runs_dir/<run_id>/`` and return what happened.
 
     A completed run is skipped (unless ``force``); an incomplete one (crashed, killed) is moved aside to
     ``runs_dir/.incomplete/`` and started again, so nothing is ever overwritten in place.
     """
+    runtime = runtime or Runtime()
     run_dir = Path(runs_dir) / spec.run_id
     if (run_dir / "manifest.json").exists():
         previous = read_manifest(run_dir)
@@ -167,6 +213,7 @@ def execute_run(
         "packages": _package_versions(),
         "git": _git_state(),
         "torch_threads": _torch_threads(),
+        "runtime": dataclasses.asdict(runtime),
         "evaluations": [],
     }
     write_manifest(run_dir, manifest)
@@ -176,9 +223,11 @@ def execute_run(
         seed_everything(spec.seed)
         suite = make_suite(spec.suite, spec.seed)
         env_spec = EnvSpec.from_suite(suite)
-        agent: MetaAgent = registry.load_method(spec.method)(config, env_spec, spec.seed)
-        ctx = TrainingContext(suite, env_spec, spec.seed, spec.budget_env_steps)
+        agent: MetaAgent = registry.load_method(spec.method)(config, env_spec, spec.seed, runtime)
+        ctx = TrainingContext(suite, env_spec, spec.seed, spec.budget_env_steps, runtime)
         writer = MetricsWriter(run_dir / METRICS_FILE)
+        traces_writer = TracesWriter(run_dir / TRACES_FILE) if spec.eval.traces != "none" else None
+        final_point = spec.eval_grid[-1]
         pending = list(spec.eval_grid)
         bar = _progress_bar(spec, progress)
         checkpointed_at = -1
@@ -198,8 +247,12 @@ def execute_run(
                 pending.remove(point)
             eval_start = time.perf_counter()
             bar.set_postfix_str(f"evaluating at {due[-1]:,} env steps")
-            results = evaluate(agent, suite, spec.eval, spec.seed)
+            record = spec.eval.traces == "all" or (spec.eval.traces == "final" and due[-1] == final_point)
+            traces: list[TrialTrace] | None = [] if record else None
+            results = evaluate(agent, suite, spec.eval, spec.seed, traces)
             writer.append(_rows(spec, due[-1], results))
+            if traces_writer is not None and traces:
+                traces_writer.append(_trace_rows(spec, due[-1], traces))
             manifest["evaluations"].append(
                 {
                     "grid_env_steps": due[-1],
@@ -273,7 +326,9 @@ def _rows(spec: RunSpec, env_steps: int, results: list[EpisodeResult]) -> list[d
             "split": r.split,
             "seed": spec.seed,
             "env_steps": env_steps,
+            "trial": r.trial,
             "task_id": r.task_id,
+            "task_name": r.task_name,
             "episode": r.episode,
             "task_param": r.task_param,
         }
@@ -281,6 +336,26 @@ def _rows(spec: RunSpec, env_steps: int, results: list[EpisodeResult]) -> list[d
         rows.append({**base, "metric": "episode_length", "value": float(r.length)})
         if r.success is not None:
             rows.append({**base, "metric": "success", "value": r.success})
+    return rows
+
+
+def _trace_rows(spec: RunSpec, env_steps: int, traces: list[TrialTrace]) -> list[dict[str, Any]]:
+    rows = []
+    for trace in traces:
+        base = {
+            "run_id": spec.run_id,
+            "method": spec.method,
+            "suite": spec.suite,
+            "split": trace.split,
+            "seed": spec.seed,
+            "env_steps": env_steps,
+            "trial": trace.trial,
+            "task_id": trace.task_id,
+            "task_name": trace.task_name,
+            "task_param": trace.task_param,
+        }
+        for step, (reward, episode) in enumerate(zip(trace.rewards, trace.episodes, strict=True)):
+            rows.append({**base, "episode": episode, "step": step, "reward": reward})
     return rows
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from benchmark.agent import Runtime
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import get_profile
 from benchmark.registry import check_method_name
@@ -27,11 +28,30 @@ EXECUTORS = ("serial", "local")
 
 @dataclass(frozen=True)
 class Job:
+    """One run of a sweep: what ``benchmark run`` would be given (everything but the runtime is hashed)."""
+
     method: str
     suite: str
     seed: int
     profile: str
     budget_env_steps: int | None = None
+    overrides: tuple[str, ...] = ()
+    eval_tasks: int | None = None
+    eval_episodes: int | None = None
+    eval_exploration: int | None = None
+
+    def resolve(self):
+        return resolve_run(
+            self.method,
+            self.suite,
+            self.seed,
+            self.profile,
+            self.budget_env_steps,
+            list(self.overrides),
+            self.eval_tasks,
+            self.eval_episodes,
+            self.eval_exploration,
+        )
 
 
 def build_grid(
@@ -41,6 +61,9 @@ def build_grid(
     seeds: int | None = None,
     first_seed: int = 0,
     budget_env_steps: int | None = None,
+    eval_tasks: int | None = None,
+    eval_episodes: int | None = None,
+    eval_exploration: int | None = None,
 ) -> list[Job]:
     """The jobs of a sweep; ``None`` takes the profile's own grid. Everything is validated up front."""
     chosen = get_profile(profile)
@@ -54,16 +77,26 @@ def build_grid(
     if budget_env_steps is not None and budget_env_steps <= 0:
         raise BenchmarkError(f"budget must be a positive number of env steps, got {budget_env_steps}")
     return [
-        Job(m, s, seed, profile, budget_env_steps)
+        Job(
+            m,
+            s,
+            seed,
+            profile,
+            budget_env_steps,
+            eval_tasks=eval_tasks,
+            eval_episodes=eval_episodes,
+            eval_exploration=eval_exploration,
+        )
         for s in suites
         for m in methods
         for seed in range(first_seed, first_seed + seeds)
     ]
 
 
-def run_job(job: Job, runs_dir: Path, progress: bool = False) -> RunOutcome:
-    spec, config = resolve_run(job.method, job.suite, job.seed, job.profile, job.budget_env_steps)
-    return execute_run(spec, config, runs_dir, progress=progress)
+def run_job(job: Job, runs_dir: Path, progress: bool = False, device: str = "auto") -> RunOutcome:
+    spec, config = job.resolve()
+    runtime = Runtime.resolve(device, threads=1)
+    return execute_run(spec, config, runs_dir, progress=progress, runtime=runtime)
 
 
 def _init_worker() -> None:
@@ -80,6 +113,7 @@ def execute_sweep(
     runs_dir: Path = DEFAULT_RUNS_DIR,
     executor: str = "local",
     workers: int | None = None,
+    device: str = "auto",
 ) -> tuple[list[RunOutcome], list[tuple[Job, str]]]:
     """Run ``jobs``; return the outcomes and the ``(job, error)`` of every failed run (others go on)."""
     if executor not in EXECUTORS:
@@ -90,7 +124,7 @@ def execute_sweep(
     if executor == "serial":
         for job in jobs:
             try:
-                outcomes.append(run_job(job, runs_dir, progress=False))
+                outcomes.append(run_job(job, runs_dir, progress=False, device=device))
             except Exception as exc:
                 failures.append((job, f"{type(exc).__name__}: {exc}"))
             bar.update()
@@ -98,7 +132,9 @@ def execute_sweep(
         workers = workers or os.cpu_count() or 1
         # spawn, not fork: MuJoCo/torch state must not be shared with the parent.
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-            futures: dict[Future, Job] = {pool.submit(run_job, job, runs_dir): job for job in jobs}
+            futures: dict[Future, Job] = {
+                pool.submit(run_job, job, runs_dir, False, device): job for job in jobs
+            }
             remaining = set(futures)
             while remaining:
                 done, remaining = wait(remaining, return_when=FIRST_COMPLETED)

@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from benchmark.suites.base import Suite, Task, TaskEnv
+from benchmark.tasks import TaskSampler
 
 
 class StepCounter:
@@ -80,6 +81,10 @@ class TrialEnv(gym.Env):
         episodes_per_trial: K.
         horizon: the suite's episode length; the episode is truncated when it is reached.
         counter: the harness's step counter; every ``step`` adds one.
+        sampler: where plain ``reset()`` draws tasks (meta-training's class-stratified stream); without
+            one, it draws uniformly from ``tasks``.
+        reveal_task: whether ``info`` carries the task's parameter, split and class. Training envs do not
+            (issue #8: an agent may see an opaque ``task_id``, never the task's parameter).
     """
 
     metadata = {"render_modes": []}
@@ -91,6 +96,8 @@ class TrialEnv(gym.Env):
         episodes_per_trial: int,
         horizon: int,
         counter: StepCounter | None = None,
+        sampler: TaskSampler | None = None,
+        reveal_task: bool = True,
     ) -> None:
         if episodes_per_trial < 1 or horizon < 1:
             raise ValueError("episodes_per_trial and horizon must be positive")
@@ -99,6 +106,8 @@ class TrialEnv(gym.Env):
         self.episodes_per_trial = episodes_per_trial
         self.horizon = horizon
         self.counter = counter if counter is not None else StepCounter()
+        self.sampler = sampler
+        self.reveal_task = reveal_task
         obs_space = task_env.observation_space
         act_space = task_env.action_space
         assert isinstance(obs_space, gym.spaces.Box) and isinstance(act_space, gym.spaces.Box)
@@ -123,16 +132,24 @@ class TrialEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        task = (options or {}).get("task")
+        options = options or {}
+        task = options.get("task")
+        if task is None and options.get("task_id") is not None:
+            task = self.tasks[int(options["task_id"])]
         if task is None:
-            if not self.tasks:
+            if self.sampler is not None:
+                task = self.sampler.draw()
+            elif self.tasks:
+                task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+            else:
                 raise ValueError("TrialEnv.reset needs options={'task': ...} when it has no task pool")
-            task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self.task = task
         self.task_env.set_task(task)
         self._episode = 0
         obs = self._reset_episode()
-        info = {"task_id": task.task_id, "task_param": task.param, "split": task.split, "episode_index": 0}
+        info: dict = {"task_id": task.task_id, "episode_index": 0}
+        if self.reveal_task:
+            info.update(task_param=task.param, split=task.split, task_name=task.class_name)
         return augment(obs, np.zeros(self.layout.act_dim), 0.0, False), info
 
     def _reset_episode(self) -> np.ndarray:
@@ -184,10 +201,18 @@ def make_trial_env(
     episodes_per_trial: int | None = None,
     counter: StepCounter | None = None,
     seed: int | None = None,
+    sampler: TaskSampler | None = None,
+    reveal_task: bool = True,
 ) -> TrialEnv:
-    """A :class:`TrialEnv` on a fresh environment of ``suite``, drawing from ``tasks``."""
+    """A :class:`TrialEnv` on a fresh environment of ``suite``, drawing from ``tasks`` (or ``sampler``)."""
     env = TrialEnv(
-        suite.make_env(), tasks, episodes_per_trial or suite.episodes_per_trial, suite.horizon, counter
+        suite.make_env(),
+        tasks,
+        episodes_per_trial or suite.episodes_per_trial,
+        suite.horizon,
+        counter,
+        sampler=sampler,
+        reveal_task=reveal_task,
     )
     if seed is not None:
         env.seed_generator(seed)
@@ -230,16 +255,33 @@ class TrialBatch:
     def __len__(self) -> int:
         return len(self.envs)
 
-    def reset(self, tasks: Sequence[Task] | None = None) -> tuple[np.ndarray, list[dict]]:
-        """Start a trial in every env (on ``tasks[i]`` if given, else a draw from its pool)."""
-        if tasks is not None and len(tasks) != len(self.envs):
-            raise ValueError(f"{len(tasks)} tasks for {len(self.envs)} environments")
-        infos = []
-        for i, env in enumerate(self.envs):
-            options = {"task": tasks[i]} if tasks is not None else None
-            self._obs[i], info = env.reset(options=options)
-            infos.append(info)
-        self.active[:] = True
+    def reset(
+        self,
+        tasks: Sequence[Task] | None = None,
+        *,
+        task_ids: Sequence[int] | None = None,
+        rows: Sequence[int] | None = None,
+    ) -> tuple[np.ndarray, list[dict]]:
+        """Start a trial in every env, or only in ``rows`` (the others stay inactive until the next reset).
+
+        The task of row ``i`` is ``tasks[i]`` (evaluation), meta_train task ``task_ids[i]`` (an agent that
+        picks its training tasks by opaque id), or else a draw from the env's sampler or pool. ``tasks``
+        and ``task_ids`` are indexed like ``rows`` when ``rows`` is given.
+        """
+        chosen = list(range(len(self.envs))) if rows is None else [int(r) for r in rows]
+        for given in (tasks, task_ids):
+            if given is not None and len(given) != len(chosen):
+                raise ValueError(f"{len(given)} tasks for {len(chosen)} environments")
+        infos: list[dict] = [{} for _ in self.envs]
+        self.active[:] = False
+        for k, i in enumerate(chosen):
+            options: dict | None = None
+            if tasks is not None:
+                options = {"task": tasks[k]}
+            elif task_ids is not None:
+                options = {"task_id": task_ids[k]}
+            self._obs[i], infos[i] = self.envs[i].reset(options=options)
+            self.active[i] = True
         return self._obs.copy(), infos
 
     def step(self, actions: np.ndarray) -> BatchStep:

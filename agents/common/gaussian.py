@@ -2,12 +2,13 @@
 
 garage (``torch/modules/gaussian_mlp_module.py``), which TrMRL's policy and value function both use:
 hidden layers with a nonlinearity, Xavier-uniform weights and zero biases; an output layer with
-Xavier-uniform weights of a configurable gain (TrMRL's ``output_weights_scale``); and **one** scalar learned
-log-std (``torch.Tensor([init_std]).log()``), broadcast to every output dimension, clamped below at
-``log(min_std)`` and exponentiated (``std_parameterization='exp'``).
+Xavier-uniform weights of a configurable gain (TrMRL's ``output_weights_scale``); and a learned,
+state-independent log-std with **one entry per output dimension** (garage's ``GaussianMLPBaseModule``:
+``torch.Tensor([init_std] * output_dim).log()``), clamped below at ``log(min_std)`` and exponentiated
+(``std_parameterization='exp'``). An earlier version kept one scalar for all dimensions (issue #8).
 
-Why not SB3's ``DiagGaussianDistribution``: it keeps one log-std per action dimension, has no minimum std,
-and samples from the global RNG; we sample with an explicit generator for reproducibility.
+Why not SB3's ``DiagGaussianDistribution``: it has no minimum std and samples from the global RNG; we
+sample with an explicit generator for reproducibility.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from torch import nn
 
 
 class GaussianMLPHead(nn.Module):
-    """``x -> (mean, log_std)`` with ``mean = MLP(x)`` and a learned scalar ``log_std``.
+    """``x -> (mean, log_std)`` with ``mean = MLP(x)`` and a learned per-dimension ``log_std``.
 
     Args:
         input_dim: input features.
@@ -58,12 +59,12 @@ class GaussianMLPHead(nn.Module):
         nn.init.zeros_(out.bias)
         layers.append(out)
         self.mean_net = nn.Sequential(*layers)
-        log_std = torch.tensor([math.log(init_std)], dtype=torch.float32)
+        log_std = torch.full((output_dim,), math.log(init_std), dtype=torch.float32)
         self.log_std = nn.Parameter(log_std, requires_grad=learn_std)
         self.min_log_std = None if min_std is None else math.log(min_std)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return `(..., output_dim)` means and the `(1,)` log-std (clamped)."""
+        """Return `(..., output_dim)` means and the `(output_dim,)` log-std (clamped)."""
         log_std: torch.Tensor = self.log_std
         if self.min_log_std is not None:
             log_std = log_std.clamp(min=self.min_log_std)
@@ -78,5 +79,5 @@ def diag_gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, log_std: torch.T
 
 
 def diag_gaussian_entropy(log_std: torch.Tensor, dim: int) -> torch.Tensor:
-    """Entropy of a diagonal Gaussian whose ``dim`` components share ``log_std`` (a diagnostic only)."""
+    """Entropy of a ``dim``-dimensional diagonal Gaussian (``log_std`` per dimension or broadcast)."""
     return (dim * (0.5 + 0.5 * math.log(2 * math.pi)) + log_std.expand(dim).sum()).reshape(())

@@ -14,13 +14,22 @@ and the token as they are across the episodes of a trial (an ablation the paper 
 Actions. The original samples from the Gaussian during training and sends the raw sample to the
 environment (MuJoCo clamps controls to their range inside the simulator; Meta-World clips). Our
 environments take actions inside their Box, so we clip what is sent to the environment and keep the
-unclipped sample for the PPO likelihoods. Evaluation uses the mean (``deterministic=True``).
+unclipped sample for the PPO likelihoods. Evaluation follows the protocol's per-row ``deterministic`` mask
+(the mean on locomotion, samples on Meta-World and in exploration episodes) and draws its noise from a
+generator reseeded by ``begin_trial``, never from the training stream (issue #8: evaluating must not change
+training).
+
+Batch top-up. garage's ``LocalSampler.obtain_samples`` keeps rolling out trials, worker by worker, until an
+iteration holds at least ``meta_batch × episodes × horizon`` steps; when ants fall early, an iteration holds
+more than ``meta_batch`` trials. :meth:`TrMRLAgent._collect` does the same: after the meta-batch it runs
+extra trials on the same tasks, row by row, until the target is reached.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,11 +37,22 @@ import torch
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 
 from agents.common.schedules import StepDecay
-from agents.trmrl.config import TrMRLConfig, default_config
+from agents.trmrl.config import TrMRLConfig, default_config, validate_for_suite
 from agents.trmrl.networks import TransformerPolicy, ValueFunction, WorkingMemory
 from agents.trmrl.ppo import Batch, PPOUpdate, steps_per_epoch
-from benchmark.agent import EnvSpec, TrainingContext, Transition
+from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.trial import TrialBatch
+
+
+@dataclass
+class _TrialRecord:
+    """What one meta-training trial left for the PPO batch, step by step."""
+
+    windows: list[np.ndarray] = field(default_factory=list)
+    index: list[int] = field(default_factory=list)
+    tokens: list[np.ndarray] = field(default_factory=list)
+    actions: list[np.ndarray] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
 
 
 class TrMRLAgent:
@@ -42,14 +62,19 @@ class TrMRLAgent:
         config: see :class:`~agents.trmrl.config.TrMRLConfig`.
         spec: the suite's shapes and bounds.
         seed: seeds the initialisation, the action noise and the minibatch shuffles.
+        runtime: the device the networks live on (noise is drawn on the CPU, so a seed gives the same
+            actions on every device up to float error).
     """
 
     Config: ClassVar[type] = TrMRLConfig
 
-    def __init__(self, config: TrMRLConfig, spec: EnvSpec, seed: int) -> None:
+    def __init__(self, config: TrMRLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
+        config.validate()
         self.config = config
         self.spec = spec
         self.seed = seed
+        self.runtime = runtime or Runtime()
+        self.device = self.runtime.torch_device()
         layout = spec.layout
         self._token_dim = layout.dim
         # Zeroing [prev action, prev reward, done] reproduces RL2Env.reset's first token [o_0, 0, 0, 0].
@@ -78,6 +103,8 @@ class TrMRLAgent:
                 config.value_init_std,
                 base=self.policy if config.share_network else None,
             )
+        self.policy.to(self.device)
+        self.value.to(self.device)
         spe = steps_per_epoch(
             config.opt_epochs, spec.horizon, config.episodes_per_trial, config.meta_batch_size,
             config.minibatch_size,
@@ -104,7 +131,8 @@ class TrMRLAgent:
             minibatch_size=config.minibatch_size,
             opt_epochs=config.opt_epochs,
         )
-        self._action_generator = torch.Generator().manual_seed(seed)
+        self._action_generator = torch.Generator().manual_seed(seed)  # training noise only
+        self._eval_generator = torch.Generator().manual_seed(seed)  # reseeded by every begin_trial
         self._rng = np.random.default_rng([seed, 0x7124])
         self.iteration = 0
         self.last_stats: dict[str, float] = {}
@@ -119,12 +147,20 @@ class TrMRLAgent:
     def default_config(cls, suite: str, profile: str) -> TrMRLConfig:
         return default_config(suite, profile)
 
+    @classmethod
+    def validate_config(cls, config: TrMRLConfig, suite: str) -> None:
+        """Raise ``ValueError`` for a config out of range or unfit for ``suite`` (the harness calls it)."""
+        validate_for_suite(config, suite)
+
     # ------------------------------------------------------------------ acting
 
-    def _policy_step(self, tokens: np.ndarray, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _policy_step(
+        self, tokens: np.ndarray, deterministic: np.ndarray, generator: torch.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Push ``tokens`` into the windows (after clearing/zeroing where an episode starts) and act.
 
-        Returns the raw action (sample or mean) and the action clipped to the bounds.
+        Rows where ``deterministic`` is true take the mean, the others a sample drawn with ``generator``.
+        Returns the raw action and the action clipped to the bounds.
         """
         tokens = np.array(tokens, dtype=np.float32)  # a copy: the caller's array stays untouched
         if self.config.memory_scope == "episode" and self._episode_start.any():
@@ -138,23 +174,28 @@ class TrMRLAgent:
         self._memory.push(tokens)
         self._episode_start[:] = False
         with torch.no_grad():
-            mean, log_std = self.policy(
-                torch.from_numpy(self._memory.windows), torch.from_numpy(self._memory.index)
+            mean_t, log_std_t = self.policy(
+                torch.from_numpy(self._memory.windows).to(self.device),
+                torch.from_numpy(self._memory.index).to(self.device),
             )
-            if deterministic:
-                action = mean
-            else:
-                noise = torch.randn(mean.shape, generator=self._action_generator)
-                action = mean + noise * log_std.exp()
-        raw = action.numpy()
+            mean, std = mean_t.cpu().numpy(), log_std_t.exp().cpu().numpy()
+        sampled = ~row_mask(deterministic, len(mean))
+        raw = mean.copy()
+        if sampled.any():  # no draw at all when every row is deterministic (the generator stays put)
+            noise = torch.randn(mean.shape, generator=generator).numpy()
+            raw[sampled] += (noise * std)[sampled]
         return raw, np.clip(raw, self._low, self._high)
 
-    def begin_trial(self, num_trials: int) -> None:
+    def begin_trial(self, plan: TrialPlan) -> None:
+        self._start_trials(plan.num_trials)
+        self._eval_generator.manual_seed(plan.seed)
+
+    def _start_trials(self, num_trials: int) -> None:
         self._memory = WorkingMemory(num_trials, self.config.wm_size, self._token_dim)
         self._episode_start = np.ones(num_trials, dtype=bool)
 
-    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
-        return self._policy_step(obs, deterministic)[1]
+    def act(self, obs: np.ndarray, deterministic: np.ndarray) -> np.ndarray:
+        return self._policy_step(obs, deterministic, self._eval_generator)[1]
 
     def observe(self, transition: Transition) -> None:
         pass  # the next token carries what happened; nothing else is kept
@@ -166,7 +207,8 @@ class TrMRLAgent:
     # ------------------------------------------------------------------ training
 
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
-        """One iteration = ``meta_batch_size`` complete trials on fresh meta_train tasks + one PPO update."""
+        """One iteration = at least ``meta_batch × episodes × horizon`` steps of complete trials on
+        meta_train tasks (the meta-batch, topped up as garage's sampler did) + one PPO update."""
         config = self.config
         # No autoreset: every iteration collects complete trials, as RL2Worker did.
         batch = ctx.trial_batch(config.meta_batch_size, config.episodes_per_trial, autoreset=False)
@@ -178,44 +220,63 @@ class TrMRLAgent:
 
     def _collect(self, batch: TrialBatch) -> Batch:
         n = len(batch)
-        obs, _ = batch.reset()
-        self.begin_trial(n)
-        windows: list[list[np.ndarray]] = [[] for _ in range(n)]
-        index: list[list[int]] = [[] for _ in range(n)]
-        tokens: list[list[np.ndarray]] = [[] for _ in range(n)]
-        actions: list[list[np.ndarray]] = [[] for _ in range(n)]
-        rewards: list[list[float]] = [[] for _ in range(n)]
+        target = n * self.config.episodes_per_trial * self.spec.horizon
+        obs, infos = batch.reset()
+        task_ids = [int(info["task_id"]) for info in infos]
+        self._start_trials(n)
+        trials: list[_TrialRecord] = []
         episode_returns: list[float] = []
+        trials += self._run_trials(batch, obs, episode_returns)
+        extra = 0
+        while sum(len(t.rewards) for t in trials) < target:
+            row = extra % n  # the next worker rolls out another trial of its task (LocalSampler order)
+            obs, _ = batch.reset(task_ids=[task_ids[row]], rows=[row])
+            self._memory.reset(np.arange(n) == row)
+            self._episode_start[row] = True
+            trials += self._run_trials(batch, obs, episode_returns)
+            extra += 1
+        self._train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
+
+        def cat(field: str, dtype: Any) -> np.ndarray:
+            return np.asarray([x for t in trials for x in getattr(t, field)], dtype=dtype)
+
+        def tensor(field: str, dtype: Any) -> torch.Tensor:
+            return torch.from_numpy(cat(field, dtype)).to(self.device)
+
+        return Batch(
+            windows=tensor("windows", np.float32),
+            index=tensor("index", np.int64),
+            tokens=tensor("tokens", np.float32),
+            actions=tensor("actions", np.float32),
+            rewards=cat("rewards", np.float64),
+            trial_lengths=[len(t.rewards) for t in trials],
+        )
+
+    def _run_trials(
+        self, batch: TrialBatch, obs: np.ndarray, episode_returns: list[float]
+    ) -> list[_TrialRecord]:
+        """Step the batch's active rows with sampled actions until their trials end; one record per row."""
+        records = {int(i): _TrialRecord() for i in np.flatnonzero(batch.active)}
+        sample = np.zeros(len(batch), dtype=bool)
         while batch.active.any():
             active = batch.active.copy()
             self._training, self._rows_active = True, active
-            raw, clipped = self._policy_step(obs, deterministic=False)
+            raw, clipped = self._policy_step(obs, sample, self._action_generator)
             self._training = False
             step = batch.step(clipped)
             for i in np.flatnonzero(active):
-                windows[i].append(self._memory.windows[i].copy())
-                index[i].append(int(self._memory.index[i]))
+                record = records[int(i)]
+                record.windows.append(self._memory.windows[i].copy())
+                record.index.append(int(self._memory.index[i]))
                 # The token as the transformer saw it (zeroed at an episode start in faithful mode).
-                tokens[i].append(self._memory.windows[i, self._memory.index[i]].copy())
-                actions[i].append(raw[i])
-                rewards[i].append(float(step.reward[i]))
+                record.tokens.append(self._memory.windows[i, self._memory.index[i]].copy())
+                record.actions.append(raw[i])
+                record.rewards.append(float(step.reward[i]))
                 if step.episode_end[i]:
                     episode_returns.append(float(step.infos[i]["episode_return"]))
             self._episode_start |= step.episode_end & ~step.trial_end
             obs = step.obs
-        self._train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
-
-        def cat(rows: list[list[Any]], dtype: Any) -> np.ndarray:
-            return np.asarray([x for row in rows for x in row], dtype=dtype)
-
-        return Batch(
-            windows=torch.from_numpy(cat(windows, np.float32)),
-            index=torch.from_numpy(cat(index, np.int64)),
-            tokens=torch.from_numpy(cat(tokens, np.float32)),
-            actions=torch.from_numpy(cat(actions, np.float32)),
-            rewards=cat(rewards, np.float64),
-            trial_lengths=[len(r) for r in rewards],
-        )
+        return [records[i] for i in sorted(records)]
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -233,7 +294,7 @@ class TrMRLAgent:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         # A deep copy: torch optimisers keep the loaded state tensors, which must not alias the caller's.
         state = copy.deepcopy(state)
-        self.policy.load_state_dict(state["policy"])
+        self.policy.load_state_dict(state["policy"])  # load_state_dict copies onto our device
         self.value.head.load_state_dict(state["value_head"])
         self.learner.load_state_dict(state["learner"])
         self.iteration = int(state["iteration"])

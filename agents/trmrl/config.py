@@ -12,6 +12,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from benchmark.config import check_non_negative, check_positive, check_sizes, check_unit_interval
+from benchmark.suites import SUITES
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrMRLConfig:
@@ -83,6 +86,23 @@ class TrMRLConfig:
     """final learning-rate multiplier of the decay"""
     n_epochs: int = 2500
     """training iterations of the original run (recorded; the harness's env-step budget decides)"""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first field out of range (before anything is built or written)."""
+        check_positive(
+            self,
+            "wm_size d_model n_heads dim_ff n_layers meta_batch_size episodes_per_trial minibatch_size "
+            "opt_epochs policy_lr value_lr init_std min_std output_gain value_init_std clip_range",
+        )
+        check_unit_interval(self, "discount gae_lambda min_lr_factor", low_open=True)
+        check_non_negative(self, "weight_decay decay_epoch_init n_epochs")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+        if self.decay_epoch_end <= self.decay_epoch_init:
+            raise ValueError("decay_epoch_end must be larger than decay_epoch_init")
+        if self.min_std > self.init_std:
+            raise ValueError(f"min_std ({self.min_std}) must not exceed init_std ({self.init_std})")
+        check_sizes(self, "policy_hidden_sizes value_hidden_sizes")
 
 
 # The original README table (reference notes §1.6).
@@ -170,9 +190,27 @@ def default_config(suite: str, profile: str) -> TrMRLConfig:
     if suite not in PAPER_CONFIGS:
         raise KeyError(f"TrMRL has no configuration for suite {suite!r}")
     config = PAPER_CONFIGS[suite]
+    classes = SUITES[suite].train_classes
+    if classes > 1:
+        # garage's MetaWorldTaskSampler refuses a meta-batch that is not a multiple of the classes, so the
+        # README's 25 ran ML1 only: ML10 takes 20 (the multiple of 10 nearest 25), ML45 takes 45.
+        config = dataclasses.replace(config, meta_batch_size=classes * max(1, round(25 / classes)))
     if profile == "quick" and config.episodes_per_trial == 10:
-        config = dataclasses.replace(config, meta_batch_size=2)
+        config = dataclasses.replace(config, meta_batch_size=max(2, classes))
     if profile == "smoke":
         meta_batch = 4 if suite == "point-nav" else (2 if config.episodes_per_trial == 2 else 1)
-        config = dataclasses.replace(config, meta_batch_size=meta_batch, episodes_per_trial=2, opt_epochs=2)
+        config = dataclasses.replace(
+            config, meta_batch_size=max(meta_batch, classes), episodes_per_trial=2, opt_epochs=2
+        )
     return config
+
+
+def validate_for_suite(config: TrMRLConfig, suite: str) -> None:
+    """Field ranges, and a Meta-World meta-batch that is a multiple of the suite's training classes."""
+    config.validate()
+    classes = SUITES[suite].train_classes
+    if classes > 1 and config.meta_batch_size % classes:
+        raise ValueError(
+            f"meta_batch_size {config.meta_batch_size} is not a multiple of the {classes} training "
+            f"classes of {suite} (class-stratified task sampling, as garage's MetaWorldTaskSampler)"
+        )

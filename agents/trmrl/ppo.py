@@ -125,10 +125,15 @@ class PPOUpdate:
             mean, log_std = self.policy(batch.windows, batch.index)
             old_log_prob = diag_gaussian_log_prob(batch.actions, mean, log_std)
         adv_np, ret_np = trial_advantages(
-            batch.rewards, values.double().numpy(), batch.trial_lengths, self.discount, self.gae_lambda
+            batch.rewards,
+            values.double().cpu().numpy(),
+            batch.trial_lengths,
+            self.discount,
+            self.gae_lambda,
         )
-        advantages = torch.as_tensor(adv_np, dtype=torch.float32)
-        returns = torch.as_tensor(ret_np, dtype=torch.float32)
+        device = batch.windows.device
+        advantages = torch.as_tensor(adv_np, dtype=torch.float32, device=device)
+        returns = torch.as_tensor(ret_np, dtype=torch.float32, device=device)
 
         policy_losses = []
         for ids in minibatches(len(batch), self.minibatch_size, self.opt_epochs, rng):
@@ -158,7 +163,7 @@ class PPOUpdate:
             "value_loss": float(np.mean(value_losses)),
             "policy_lr": self.policy_optimizer.param_groups[0]["lr"],
             "value_lr": self.value_optimizer.param_groups[0]["lr"],
-            "policy_std": float(self.policy.head.log_std.exp().item()),
+            "policy_std": float(self.policy.head.log_std.exp().mean().item()),
             "mean_advantage": float(adv_np.mean()),
         }
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.agent import EnvSpec, TrainingContext, Transition
+from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,10 +34,14 @@ class TemplateAgent:
 
     Config: ClassVar[type] = TemplateConfig
 
-    def __init__(self, config: TemplateConfig, spec: EnvSpec, seed: int) -> None:
+    def __init__(
+        self, config: TemplateConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None
+    ) -> None:
         self.config = config
         self.spec = spec
-        self._rng = np.random.default_rng(seed)
+        self.runtime = runtime or Runtime()  # YOUR METHOD: put networks on runtime.torch_device()
+        self._rng = np.random.default_rng(seed)  # training noise
+        self._eval_rng = np.random.default_rng(seed)  # evaluation noise: reseeded by begin_trial
         self._low = np.array(spec.action_low, dtype=np.float32)
         self._high = np.array(spec.action_high, dtype=np.float32)
         # YOUR METHOD: build networks and optimisers here (seed torch from `seed`).
@@ -48,11 +52,11 @@ class TemplateAgent:
         # YOUR METHOD: per-suite paper values; shrink for profile "smoke" (which only proves the pipeline).
         return TemplateConfig(meta_batch_size=2 if profile == "smoke" else 4)
 
-    def _policy(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+    def _policy(self, obs: np.ndarray, deterministic: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mean = self.spec.layout.obs(obs) @ self.weights
-        if not deterministic:
-            mean = mean + self.config.init_std * self._rng.standard_normal(mean.shape, dtype=np.float32)
-        return np.clip(mean, self._low, self._high).astype(np.float32)
+        noise = self.config.init_std * rng.standard_normal(mean.shape, dtype=np.float32)
+        action = np.where(row_mask(deterministic, len(obs))[:, None], mean, mean + noise)
+        return np.clip(action, self._low, self._high).astype(np.float32)
 
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
         # Take every environment from ctx: the harness counts env_steps through them.
@@ -60,16 +64,19 @@ class TemplateAgent:
         obs, _ = batch.reset()
         while not ctx.budget_exhausted:
             for _ in range(self.spec.horizon):
-                step = batch.step(self._policy(obs, deterministic=False))
+                step = batch.step(self._policy(obs, np.zeros(len(obs), bool), self._rng))
                 obs = step.obs
             # YOUR METHOD: update parameters from what was collected.
             yield  # the harness evaluates here when an evaluation grid point was crossed
 
-    def begin_trial(self, num_trials: int) -> None:
-        pass  # YOUR METHOD: clear memory / context / fast weights of `num_trials` new trials
+    def begin_trial(self, plan: TrialPlan) -> None:
+        # YOUR METHOD: clear memory / context / fast weights of `plan.num_trials` new trials; the first
+        # `plan.exploration_episodes` episodes explore (MAML adapts after them, PEARL acts on its prior).
+        self._eval_rng = np.random.default_rng([plan.seed, 0x7E3])
 
-    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
-        return self._policy(obs, deterministic)
+    def act(self, obs: np.ndarray, deterministic: np.ndarray) -> np.ndarray:
+        # `deterministic[i]`: row i wants the mean action (False: a sample, e.g. in exploration episodes).
+        return self._policy(obs, deterministic, self._eval_rng)
 
     def observe(self, transition: Transition) -> None:
         pass  # YOUR METHOD: append to the context of rows where transition.active

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.agent import EnvSpec, TrainingContext, Transition
+from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,19 +24,22 @@ class RandomAgent:
 
     Config: ClassVar[type] = RandomConfig
 
-    def __init__(self, config: RandomConfig, spec: EnvSpec, seed: int) -> None:
+    def __init__(
+        self, config: RandomConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None
+    ) -> None:
         self.config = config
         self.spec = spec
         self._low = np.array(spec.action_low, dtype=np.float32)
         self._high = np.array(spec.action_high, dtype=np.float32)
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed)  # training draws
+        self._eval_rng = np.random.default_rng(seed)  # reseeded by every begin_trial
 
     @classmethod
     def default_config(cls, suite: str, profile: str) -> RandomConfig:
         return RandomConfig()
 
-    def _sample(self, n: int) -> np.ndarray:
-        return self._rng.uniform(self._low, self._high, size=(n, self.spec.act_dim)).astype(np.float32)
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(self._low, self._high, size=(n, self.spec.act_dim)).astype(np.float32)
 
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
         batch = ctx.trial_batch(self.config.num_trials)
@@ -44,16 +47,16 @@ class RandomAgent:
         steps_per_iteration = self.config.num_trials * self.spec.horizon
         while not ctx.budget_exhausted:
             for _ in range(steps_per_iteration):
-                batch.step(self._sample(len(batch)))
+                batch.step(self._sample(len(batch), self._rng))
                 if ctx.budget_exhausted:
                     break
             yield
 
-    def begin_trial(self, num_trials: int) -> None:
-        pass
+    def begin_trial(self, plan: TrialPlan) -> None:
+        self._eval_rng = np.random.default_rng([plan.seed, 0x4A7D])
 
-    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
-        return self._sample(obs.shape[0])
+    def act(self, obs: np.ndarray, deterministic: np.ndarray) -> np.ndarray:
+        return self._sample(obs.shape[0], self._eval_rng)
 
     def observe(self, transition: Transition) -> None:
         pass

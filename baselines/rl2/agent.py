@@ -22,6 +22,7 @@ How that maps onto SB3 (ecosystem notes §3.2):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -36,7 +37,7 @@ from torch import nn
 
 from baselines.rl2.config import RL2Config
 from baselines.rl2.config import default_config as _default_config
-from benchmark.agent import EnvSpec, TrainingContext, Transition
+from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 
 
 class RL2LstmPolicy(RecurrentActorCriticPolicy):
@@ -106,10 +107,11 @@ class RL2Agent:
 
     Config: ClassVar[type] = RL2Config
 
-    def __init__(self, config: RL2Config, spec: EnvSpec, seed: int) -> None:
+    def __init__(self, config: RL2Config, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
         self.config = config
         self.spec = spec
         self.seed = seed
+        self.runtime = runtime or Runtime()
         # The policy exists before meta-training (the harness evaluates the untrained agent at env_steps 0)
         # and is handed to RecurrentPPO in meta_train; a local RNG keeps its init a function of `seed` alone.
         with torch.random.fork_rng(devices=[]):
@@ -119,7 +121,7 @@ class RL2Agent:
                 spec.action_space,
                 lambda _: config.learning_rate,
                 **self._policy_kwargs(),
-            )
+            ).to(self.runtime.torch_device())
         # Running std of the discounted training return (VecNormalize); None until meta_train creates it.
         self._return_rms: RunningMeanStd | None = None
         self.iterations = 0
@@ -127,6 +129,9 @@ class RL2Agent:
         # Evaluation state, batched over the protocol's trials: actor LSTM (h, c) and `episode_start` flags.
         self._lstm_state: tuple[np.ndarray, ...] | None = None
         self._episode_starts = np.ones(0, dtype=bool)
+        # SB3 samples from torch's global generator, which training uses too: evaluation swaps in its own
+        # generator state (seeded by begin_trial) so that evaluating never shifts training's draws.
+        self._eval_rng_state = torch.random.get_rng_state()
 
     @classmethod
     def default_config(cls, suite: str, profile: str) -> RL2Config:
@@ -188,7 +193,7 @@ class RL2Agent:
             max_grad_norm=cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf"),
             policy_kwargs=self._policy_kwargs(),
             seed=self.seed,
-            device="cpu",
+            device=self.runtime.device,
             verbose=0,
         )
         # Train the agent's own policy (the one evaluated and checkpointed), not the copy SB3 just built.
@@ -212,23 +217,39 @@ class RL2Agent:
 
     # --- evaluation (benchmark.protocol) -----------------------------------------------------------------
 
-    def begin_trial(self, num_trials: int) -> None:
-        """New tasks: zero hidden state for ``num_trials`` trials."""
+    def begin_trial(self, plan: TrialPlan) -> None:
+        """New tasks: zero hidden state for ``plan.num_trials`` trials; reseed the evaluation noise."""
         self._lstm_state = None
-        self._episode_starts = np.ones(num_trials, dtype=bool)
+        self._episode_starts = np.ones(plan.num_trials, dtype=bool)
+        self._eval_rng_state = torch.Generator().manual_seed(plan.seed).get_state()
 
-    def act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
-        """Actions `(n, act_dim)` for augmented observations `(n, aug_dim)`, advancing the hidden state."""
+    def act(self, obs: np.ndarray, deterministic: np.ndarray) -> np.ndarray:
+        """Actions `(n, act_dim)` for augmented observations `(n, aug_dim)`, advancing the hidden state.
+
+        Rows where ``deterministic`` is true take the mean action, the others a sample.
+        """
         obs = np.asarray(obs, dtype=np.float32)
-        if self._episode_starts.shape[0] != obs.shape[0]:
-            raise ValueError(
-                f"act got {obs.shape[0]} observations for {self._episode_starts.shape[0]} trials"
+        n = obs.shape[0]
+        if self._episode_starts.shape[0] != n:
+            raise ValueError(f"act got {n} observations for {self._episode_starts.shape[0]} trials")
+        mean_rows = row_mask(deterministic, n)
+        state, starts = self._lstm_state, self._episode_starts
+        actions = None
+        if mean_rows.any():
+            actions, self._lstm_state = self.policy.predict(
+                obs, state=state, episode_start=starts, deterministic=True
             )
-        actions, self._lstm_state = self.policy.predict(
-            obs, state=self._lstm_state, episode_start=self._episode_starts, deterministic=deterministic
-        )
-        self._episode_starts = np.zeros(obs.shape[0], dtype=bool)
-        return np.asarray(actions, dtype=np.float32).reshape(obs.shape[0], self.spec.act_dim)
+        if not mean_rows.all():
+            with torch.random.fork_rng(devices=[]):  # the global generator is restored on exit
+                torch.random.set_rng_state(self._eval_rng_state)
+                sampled, self._lstm_state = self.policy.predict(
+                    obs, state=state, episode_start=starts, deterministic=False
+                )
+                self._eval_rng_state = torch.random.get_rng_state()
+            # Both passes advance the LSTM from the same state with the same input: the same new state.
+            actions = sampled if actions is None else np.where(mean_rows[:, None], actions, sampled)
+        self._episode_starts = np.zeros(n, dtype=bool)
+        return np.asarray(actions, dtype=np.float32).reshape(n, self.spec.act_dim)
 
     def observe(self, transition: Transition) -> None:
         """Nothing to do: the next token already carries the previous action, reward and done."""
@@ -257,6 +278,8 @@ class RL2Agent:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        # A deep copy: torch optimisers keep the loaded state tensors, which must not alias the caller's.
+        state = copy.deepcopy(state)
         self.policy.load_state_dict(state["policy"])
         self.policy.optimizer.load_state_dict(state["optimizer"])
         self.iterations = int(state["iterations"])

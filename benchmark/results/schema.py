@@ -2,12 +2,20 @@
 
 Long (tidy) format, one row per measured value::
 
-    run_id, method, suite, split, seed, env_steps, task_id, episode, task_param, metric, value
+    run_id, method, suite, split, seed, env_steps, trial, task_id, task_name, episode, task_param,
+    metric, value
 
 * ``env_steps`` is the evaluation grid point (environment steps of meta-training) the row belongs to.
-* ``task_id`` is the task's index inside its split, ``episode`` the 1-based position of the episode inside
-  its trial (1..K), ``task_param`` the task's scalar parameter; all three are nullable.
+* ``trial`` is the 0-based index of the evaluation trial within its split at that point (N trials may repeat
+  a task on two-task suites), ``task_id`` the task's index inside its split, ``task_name`` its class
+  (Meta-World: ``drawer-open-v3``; null where a suite has no classes), ``episode`` the 1-based position of
+  the episode inside its trial (1..K), ``task_param`` the task's scalar parameter; all nullable.
 * ``metric`` comes from the closed list :data:`METRICS`.
+
+Tables written before ``trial`` and ``task_name`` existed (issue #8) are read with both columns null.
+
+A second table, the *traces* (:data:`TRACE_COLUMNS`), holds the reward of every evaluation step (the
+paper's online-adaptation figure); it is validated the same way.
 
 The schema is validated on write and on read, so a figure never silently plots a malformed table.
 """
@@ -20,8 +28,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import ResultsSchemaError
-
-SPLITS: tuple[str, ...] = ("meta_train", "meta_test", "ood")
+from benchmark.suites.base import SPLITS  # the one list of split names
 
 METRICS: tuple[str, ...] = ("return", "success", "episode_length")
 """Closed list of metric names: undiscounted episode return, success at any step (0/1), episode length."""
@@ -34,13 +41,35 @@ COLUMNS: dict[str, str] = {
     "split": "string",
     "seed": "int64",
     "env_steps": "int64",
+    "trial": "Int64",
     "task_id": "Int64",
+    "task_name": "string",
     "episode": "Int64",
     "task_param": "Float64",
     "metric": "string",
     "value": "float64",
 }
-NULLABLE: frozenset[str] = frozenset({"task_id", "episode", "task_param"})
+NULLABLE: frozenset[str] = frozenset({"trial", "task_id", "task_name", "episode", "task_param"})
+ADDED_IN_V2: tuple[str, ...] = ("trial", "task_name")
+"""Columns older tables lack; :func:`read_table` and the run reader fill them with nulls."""
+
+TRACE_COLUMNS: dict[str, str] = {
+    "run_id": "string",
+    "method": "string",
+    "suite": "string",
+    "split": "string",
+    "seed": "int64",
+    "env_steps": "int64",
+    "trial": "int64",
+    "task_id": "int64",
+    "task_name": "string",
+    "task_param": "Float64",
+    "episode": "int64",
+    "step": "int64",
+    "reward": "float64",
+}
+TRACE_NULLABLE: frozenset[str] = frozenset({"task_name", "task_param"})
+TRACE_SORT_KEY: list[str] = ["method", "suite", "seed", "run_id", "env_steps", "split", "trial", "step"]
 SORT_KEY: list[str] = [
     "method",
     "suite",
@@ -48,6 +77,7 @@ SORT_KEY: list[str] = [
     "run_id",
     "env_steps",
     "split",
+    "trial",
     "task_id",
     "episode",
     "metric",
@@ -59,24 +89,69 @@ def empty_table() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS.items()})
 
 
+def with_v2_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the columns added in issue #8 (null) if it predates them; otherwise unchanged."""
+    missing = [c for c in ADDED_IN_V2 if c not in df.columns]
+    if not missing:
+        return df
+    df = df.copy()
+    for name in missing:
+        df[name] = pd.Series(pd.NA, index=df.index, dtype=COLUMNS[name])
+    return df
+
+
 def validate(df: pd.DataFrame, *, source: str = "results table") -> pd.DataFrame:
     """Check ``df`` against the schema and return a copy with the canonical column order and dtypes.
 
     Raises:
         ResultsSchemaError: a one-line message naming the first problem found and ``source``.
     """
-    missing = [c for c in COLUMNS if c not in df.columns]
+    out = _typed(df, COLUMNS, NULLABLE, source)
+    bad_split = sorted(set(out["split"].unique()) - set(SPLITS))
+    if bad_split:
+        raise ResultsSchemaError(f"{source}: unknown split(s) {bad_split}; allowed {list(SPLITS)}")
+    bad_metric = sorted(set(out["metric"].unique()) - set(METRICS))
+    if bad_metric:
+        raise ResultsSchemaError(f"{source}: unknown metric(s) {bad_metric}; allowed {list(METRICS)}")
+    for name in ("seed", "env_steps", "trial", "task_id"):
+        if (out[name].dropna() < 0).any():
+            raise ResultsSchemaError(f"{source}: column {name!r} has negative values")
+    if (out["episode"].dropna() < 1).any():
+        raise ResultsSchemaError(f"{source}: column 'episode' is 1-based and has values < 1")
+    if not np.isfinite(out["value"].to_numpy(dtype="float64")).all():
+        raise ResultsSchemaError(f"{source}: column 'value' has NaN or infinite values")
+    return out
+
+
+def validate_traces(df: pd.DataFrame, *, source: str = "traces table") -> pd.DataFrame:
+    """Check a traces table (:data:`TRACE_COLUMNS`) and return it typed and in canonical column order."""
+    out = _typed(df, TRACE_COLUMNS, TRACE_NULLABLE, source)
+    bad_split = sorted(set(out["split"].unique()) - set(SPLITS))
+    if bad_split:
+        raise ResultsSchemaError(f"{source}: unknown split(s) {bad_split}; allowed {list(SPLITS)}")
+    for name in ("seed", "env_steps", "trial", "task_id", "step"):
+        if (out[name] < 0).any():
+            raise ResultsSchemaError(f"{source}: column {name!r} has negative values")
+    if (out["episode"] < 1).any():
+        raise ResultsSchemaError(f"{source}: column 'episode' is 1-based and has values < 1")
+    if not np.isfinite(out["reward"].to_numpy(dtype="float64")).all():
+        raise ResultsSchemaError(f"{source}: column 'reward' has NaN or infinite values")
+    return out
+
+
+def _typed(df: pd.DataFrame, columns: dict[str, str], nullable: frozenset[str], source: str) -> pd.DataFrame:
+    missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ResultsSchemaError(f"{source}: missing column(s) {missing}; expected columns {list(COLUMNS)}")
-    extra = [c for c in df.columns if c not in COLUMNS]
+        raise ResultsSchemaError(f"{source}: missing column(s) {missing}; expected columns {list(columns)}")
+    extra = [c for c in df.columns if c not in columns]
     if extra:
-        raise ResultsSchemaError(f"{source}: unexpected column(s) {extra}; expected columns {list(COLUMNS)}")
+        raise ResultsSchemaError(f"{source}: unexpected column(s) {extra}; expected columns {list(columns)}")
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
-    for name, dtype in COLUMNS.items():
+    for name, dtype in columns.items():
         column = df[name].reset_index(drop=True)
-        if name not in NULLABLE and column.isna().any():
+        if name not in nullable and column.isna().any():
             raise ResultsSchemaError(
-                f"{source}: column {name!r} has missing values (only {sorted(NULLABLE)} may)"
+                f"{source}: column {name!r} has missing values (only {sorted(nullable)} may)"
             )
         try:
             if dtype in ("int64", "Int64"):
@@ -90,19 +165,6 @@ def validate(df: pd.DataFrame, *, source: str = "results table") -> pd.DataFrame
                 out[name] = column.astype(dtype)
         except (ValueError, TypeError) as exc:
             raise ResultsSchemaError(f"{source}: column {name!r} cannot be read as {dtype} ({exc})") from None
-    bad_split = sorted(set(out["split"].unique()) - set(SPLITS))
-    if bad_split:
-        raise ResultsSchemaError(f"{source}: unknown split(s) {bad_split}; allowed {list(SPLITS)}")
-    bad_metric = sorted(set(out["metric"].unique()) - set(METRICS))
-    if bad_metric:
-        raise ResultsSchemaError(f"{source}: unknown metric(s) {bad_metric}; allowed {list(METRICS)}")
-    for name in ("seed", "env_steps", "task_id"):
-        if (out[name].dropna() < 0).any():
-            raise ResultsSchemaError(f"{source}: column {name!r} has negative values")
-    if (out["episode"].dropna() < 1).any():
-        raise ResultsSchemaError(f"{source}: column 'episode' is 1-based and has values < 1")
-    if not np.isfinite(out["value"].to_numpy(dtype="float64")).all():
-        raise ResultsSchemaError(f"{source}: column 'value' has NaN or infinite values")
     return out
 
 
@@ -119,12 +181,36 @@ def sort_rows(df: pd.DataFrame) -> pd.DataFrame:
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Validate, sort and write ``df`` as parquet (atomically: a crash never leaves half a table)."""
     path = Path(path)
-    table = sort_rows(validate(df, source=str(path)))
+    return _write_parquet(sort_rows(validate(df, source=str(path))), path)
+
+
+def write_traces(df: pd.DataFrame, path: str | Path) -> Path:
+    """Validate, sort and write a traces table as parquet, atomically."""
+    path = Path(path)
+    table = validate_traces(df, source=str(path))
+    table = table.sort_values(TRACE_SORT_KEY, kind="mergesort").reset_index(drop=True)
+    return _write_parquet(table, path)
+
+
+def _write_parquet(table: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    table.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    try:
+        table.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def traces_path_for(results_path: str | Path) -> Path:
+    """Where the traces table of a results table lives: ``traces.parquet`` beside it (same stem suffix)."""
+    path = Path(results_path)
+    return path.with_name(
+        path.name.replace("results", "traces")
+        if "results" in path.name
+        else f"{path.stem}.traces{path.suffix}"
+    )
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -138,4 +224,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise ResultsSchemaError(
             f"{path}: not a readable results file ({type(exc).__name__}: {exc})"
         ) from None
-    return validate(raw, source=str(path))
+    return validate(with_v2_columns(raw), source=str(path))
+
+
+def read_traces(path: str | Path) -> pd.DataFrame:
+    """Read and validate a merged traces table (parquet or CSV)."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultsSchemaError(f"{path}: no such traces file")
+    try:
+        raw = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
+        raise ResultsSchemaError(
+            f"{path}: not a readable traces file ({type(exc).__name__}: {exc})"
+        ) from None
+    return validate_traces(raw, source=str(path))

@@ -1,8 +1,10 @@
 """Per-run files and the merge into one table.
 
 ``results/runs/<run_id>/`` holds ``metrics.csv`` (append-only, fixed header, flushed after every evaluation
-point, so a crash leaves a valid prefix), ``manifest.json`` and ``checkpoint.pt``. :func:`merge_runs`
-validates every run's metrics and concatenates them into one parquet table, the only input of ``analysis``.
+point, so a crash leaves a valid prefix), ``traces.csv`` (the reward of every evaluation step at the
+recorded points; same rules), ``manifest.json`` and ``checkpoint.pt``. :func:`merge_runs` validates every
+run's files and concatenates them into one results table and one traces table beside it, the only inputs
+of ``analysis``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,20 @@ from typing import Any
 import pandas as pd
 
 from benchmark.errors import ResultsSchemaError
-from benchmark.results.schema import COLUMNS, empty_table, validate, write_table
+from benchmark.results.schema import (
+    COLUMNS,
+    TRACE_COLUMNS,
+    empty_table,
+    traces_path_for,
+    validate,
+    validate_traces,
+    with_v2_columns,
+    write_table,
+    write_traces,
+)
 
 METRICS_FILE = "metrics.csv"
+TRACES_FILE = "traces.csv"
 MANIFEST_FILE = "manifest.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -27,22 +40,36 @@ CHECKPOINT_FILE = "checkpoint.pt"
 class MetricsWriter:
     """Appends validated rows to a run's ``metrics.csv``; the header is written once and never changes."""
 
+    columns: dict[str, str] = COLUMNS
+
     def __init__(self, path: Path) -> None:
         self.path = path
         if not path.exists():
             with path.open("w", newline="") as f:
-                csv.writer(f).writerow(COLUMNS)
+                csv.writer(f).writerow(self.columns)
+
+    def _validate(self, frame: pd.DataFrame) -> None:
+        validate(frame, source=str(self.path))
 
     def append(self, rows: Iterable[dict[str, Any]]) -> int:
-        frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
+        frame = pd.DataFrame(list(rows), columns=list(self.columns))
         if frame.empty:
             return 0
-        validate(frame, source=str(self.path))  # refuse to write what the reader would reject
+        self._validate(frame)  # refuse to write what the reader would reject
         with self.path.open("a", newline="") as f:
             writer = csv.writer(f)
             for row in frame.itertuples(index=False):
                 writer.writerow(["" if _is_missing(v) else v for v in row])
         return len(frame)
+
+
+class TracesWriter(MetricsWriter):
+    """Appends validated per-step rewards to a run's ``traces.csv``."""
+
+    columns = TRACE_COLUMNS
+
+    def _validate(self, frame: pd.DataFrame) -> None:
+        validate_traces(frame, source=str(self.path))
 
 
 def _is_missing(value: Any) -> bool:
@@ -57,7 +84,19 @@ def read_run_metrics(run_dir: Path) -> pd.DataFrame:
         raise ResultsSchemaError(f"{path}: missing metrics file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ResultsSchemaError(f"{path}: not a readable CSV ({exc})") from None
-    return validate(raw, source=str(path))
+    return validate(with_v2_columns(raw), source=str(path))
+
+
+def read_run_traces(run_dir: Path) -> pd.DataFrame | None:
+    """A run's traces (validated), or ``None`` if it recorded none."""
+    path = run_dir / TRACES_FILE
+    if not path.exists():
+        return None
+    try:
+        raw = pd.read_csv(path, dtype={"run_id": "string", "method": "string", "suite": "string"})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ResultsSchemaError(f"{path}: not a readable CSV ({exc})") from None
+    return validate_traces(raw, source=str(path))
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
@@ -88,16 +127,23 @@ def run_dirs(runs_dir: Path) -> list[Path]:
 
 
 def merge_runs(runs_dir: Path, out: Path, include_incomplete: bool = False) -> tuple[Path, int, int]:
-    """Merge the metrics of every completed run under ``runs_dir`` into the parquet table ``out``.
+    """Merge the metrics of every completed run under ``runs_dir`` into the parquet table ``out``, and
+    their traces into :func:`~benchmark.results.schema.traces_path_for` ``(out)``.
 
     Returns ``(out, runs merged, rows)``. Every file is validated before anything is written, so a corrupt
-    run aborts the merge and leaves an existing table untouched.
+    run aborts the merge and leaves existing tables untouched.
     """
-    frames = []
+    frames, trace_frames = [], []
     for run_dir in run_dirs(runs_dir):
         if not include_incomplete and read_manifest(run_dir).get("status") != "completed":
             continue
         frames.append(read_run_metrics(run_dir))
+        traces = read_run_traces(run_dir)
+        if traces is not None:
+            trace_frames.append(traces)
     table = pd.concat(frames, ignore_index=True) if frames else empty_table()
     table = table.drop_duplicates(ignore_index=True)
-    return write_table(table, out), len(frames), len(table)
+    write_table(table, out)
+    if trace_frames:
+        write_traces(pd.concat(trace_frames, ignore_index=True).drop_duplicates(), traces_path_for(out))
+    return out, len(frames), len(table)

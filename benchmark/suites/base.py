@@ -34,6 +34,9 @@ class Task:
             goal radius), or ``None`` where a task has no meaningful scalar (Meta-World goals).
         data: the suite-specific payload the environment needs to play the task.
         name: a short human-readable label (``"v=1.23"``, ``"push-v3#7"``).
+        class_name: the task's class where a suite has classes (the Meta-World environment name,
+            ``"push-v3"``), else ``None``. Written to the results as ``task_name``; training samplers and
+            the evaluation protocol stratify over it.
     """
 
     split: str
@@ -41,6 +44,7 @@ class Task:
     param: float | None
     data: Any = field(compare=False, repr=False)
     name: str = ""
+    class_name: str | None = None
 
 
 @runtime_checkable

@@ -238,7 +238,14 @@ def _wrap_tasks(split: str, metaworld_tasks: Sequence[metaworld.Task]) -> list[T
         goal_index = goals_seen.get(metaworld_task.env_name, 0)
         goals_seen[metaworld_task.env_name] = goal_index + 1
         tasks.append(
-            Task(split, task_id, None, metaworld_task, name=f"{metaworld_task.env_name}#{goal_index}")
+            Task(
+                split,
+                task_id,
+                None,
+                metaworld_task,
+                name=f"{metaworld_task.env_name}#{goal_index}",
+                class_name=metaworld_task.env_name,
+            )
         )
     return tasks
 

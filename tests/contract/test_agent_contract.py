@@ -1,40 +1,52 @@
 """Every registered method honours the agent contract of benchmark/agent.py (a new baseline gets this free).
 
-Parametrized over the registry, on the cheapest real suite (point-nav) with the method's smoke config.
+Parametrized over the registry, on the cheapest real suite (point-nav) with the method's smoke config:
+the protocol interface, determinism, ``begin_trial`` forgetting, evaluation leaving training unchanged
+(issue #8, point 9), checkpoint round trips through ``torch.load(weights_only=True)``, and no task parameter
+reaching an agent during meta-training (point 8).
 """
 
 import numpy as np
 import pytest
+import torch
 
 from benchmark import registry
-from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, Transition
+from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext, Transition, TrialPlan
+from benchmark.checkpoint import round_trip
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.suites import make_suite
 
 # The template of baselines/_template/ is checked too, so that copying it starts from a working agent.
 TEMPLATE = "baselines._template.agent:TemplateAgent"
 METHODS = sorted(registry.METHODS) + [TEMPLATE]
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 
 
-def build(method, seed=0):
+def factory_of(method):
+    if method == TEMPLATE:
+        return registry.MethodEntry(TEMPLATE, "").load()
+    return registry.load_method(method)
+
+
+def build(method, seed=0, runtime=None):
     suite = make_suite("point-nav", seed)
     spec = EnvSpec.from_suite(suite)
-    factory = (
-        registry.MethodEntry(TEMPLATE, "").load() if method == TEMPLATE else registry.load_method(method)
-    )
+    factory = factory_of(method)
     config = factory.default_config("point-nav", "smoke")
     assert isinstance(config, factory.Config)
-    return suite, spec, factory(config, spec, seed)
+    return suite, spec, factory(config, spec, seed, runtime or Runtime())
 
 
-def rollout_actions(agent, spec, steps=6, n=3):
-    """Deterministic actions on a fixed observation stream, through the online interface."""
+def rollout_actions(agent, spec, steps=6, n=3, plan_seed=0, explore=1, deterministic=True):
+    """Actions on a fixed observation stream through the online interface (one episode boundary)."""
     rng = np.random.default_rng(0)
-    agent.begin_trial(n)
+    agent.begin_trial(TrialPlan(n, episodes=2, exploration_episodes=explore, seed=plan_seed))
     actions = []
     obs = rng.normal(size=(n, spec.aug_obs_dim)).astype(np.float32)
     for t in range(steps):
-        action = agent.act(obs, deterministic=True)
+        episode = 0 if t <= steps // 2 else 1
+        mask = np.full(n, deterministic and episode >= explore)
+        action = agent.act(obs, mask)
         actions.append(np.asarray(action).copy())
         next_obs = rng.normal(size=(n, spec.aug_obs_dim)).astype(np.float32)
         end = np.full(n, t == steps // 2)
@@ -45,15 +57,52 @@ def rollout_actions(agent, spec, steps=6, n=3):
     return np.stack(actions)
 
 
+def train_some(agent, suite, spec, iterations=1, seed=0, evaluate_between=False):
+    ctx = TrainingContext(suite, spec, seed=seed, budget_env_steps=10**9)
+    training = agent.meta_train(ctx)
+    for _ in range(iterations):
+        next(training)
+        if evaluate_between:
+            evaluate(agent, suite, EvalSettings(2, 2, ("meta_test",), exploration_episodes=1), seed=5)
+    training.close()
+    return ctx
+
+
+def flat_tensors(state, prefix=""):
+    """Every tensor/array leaf of a nested state dict, by path (to compare two agents' states exactly)."""
+    out = {}
+    if isinstance(state, dict):
+        for key, value in state.items():
+            out.update(flat_tensors(value, f"{prefix}/{key}"))
+    elif isinstance(state, (list, tuple)):
+        for i, value in enumerate(state):
+            out.update(flat_tensors(value, f"{prefix}/{i}"))
+    elif isinstance(state, torch.Tensor):
+        out[prefix] = state.detach().cpu().numpy()
+    elif isinstance(state, (np.ndarray, int, float, bool, str)) or state is None:
+        out[prefix] = state
+    return out
+
+
+def assert_same_state(a, b):
+    fa, fb = flat_tensors(a), flat_tensors(b)
+    assert fa.keys() == fb.keys()
+    for key in fa:
+        if isinstance(fa[key], np.ndarray):
+            np.testing.assert_array_equal(fa[key], fb[key], err_msg=key)
+        else:
+            assert fa[key] == fb[key], key
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_agent_is_a_meta_agent_with_bounded_actions(method):
     _, spec, agent = build(method)
     assert isinstance(agent, MetaAgent)
-    actions = rollout_actions(agent, spec)
-    assert actions.shape == (6, 3, spec.act_dim) and np.isfinite(actions).all()
-    assert (actions >= np.array(spec.action_low) - 1e-6).all() and (
-        actions <= np.array(spec.action_high) + 1e-6
-    ).all()
+    for deterministic in (True, False):
+        actions = rollout_actions(agent, spec, deterministic=deterministic)
+        assert actions.shape == (6, 3, spec.act_dim) and np.isfinite(actions).all()
+        assert (actions >= np.array(spec.action_low) - 1e-6).all()
+        assert (actions <= np.array(spec.action_high) + 1e-6).all()
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -69,22 +118,94 @@ def test_meta_train_takes_its_steps_from_the_context_and_yields(method):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_state_dict_round_trip_reproduces_behaviour(method):
+def test_same_seed_gives_identical_rows(method):
+    rows = []
+    for _ in range(2):
+        suite, spec, agent = build(method, seed=3)
+        train_some(agent, suite, spec, seed=3)
+        results = evaluate(agent, suite, EvalSettings(3, 2, ("meta_test",), exploration_episodes=1), seed=3)
+        rows.append([(r.task_id, r.episode, r.episode_return) for r in results])
+    assert rows[0] == rows[1]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_begin_trial_forgets_earlier_trials(method):
+    """A trial run after another gives the actions it gives alone (sampled ones too: noise is per plan)."""
+    _, spec, agent = build(method)
+    alone = rollout_actions(agent, spec, deterministic=False, plan_seed=7)
+    rollout_actions(agent, spec, deterministic=False, plan_seed=8, n=3)
+    after = rollout_actions(agent, spec, deterministic=False, plan_seed=7)
+    np.testing.assert_allclose(after, alone, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_evaluation_does_not_change_training(method):
+    """A run evaluated between iterations trains exactly as one that is not (same final state)."""
+    suite, spec, quiet = build(method)
+    train_some(quiet, suite, spec, iterations=2)
+    suite, spec, evaluated = build(method)
+    train_some(evaluated, suite, spec, iterations=2, evaluate_between=True)
+    assert_same_state(quiet.state_dict(), evaluated.state_dict())
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_state_dict_round_trip_through_a_safe_load_reproduces_behaviour(method):
     suite, spec, agent = build(method, seed=0)
-    ctx = TrainingContext(suite, spec, seed=0, budget_env_steps=10**9)
-    training = agent.meta_train(ctx)
-    next(training)
-    training.close()
-    state = agent.state_dict()
-    expected = rollout_actions(agent, spec)
-    _, _, fresh = build(method, seed=1)
-    fresh.load_state_dict(state)
-    agent.load_state_dict(state)
-    np.testing.assert_allclose(rollout_actions(fresh, spec), expected, rtol=1e-5, atol=1e-6)
+    train_some(agent, suite, spec)
+    state = round_trip({"agent": agent.state_dict()})["agent"]  # weights_only: no code in checkpoints
+    expected = rollout_actions(agent, spec, deterministic=False)
+    _, _, other = build(method, seed=1)
+    other.load_state_dict(state)
+    np.testing.assert_allclose(
+        rollout_actions(other, spec, deterministic=False), expected, rtol=1e-5, atol=1e-6
+    )
+    # ... and a fresh agent of the same run (what a resumed run builds) trains on exactly as this one.
+    _, _, resumed = build(method, seed=0)
+    resumed.load_state_dict(state)
+    train_some(agent, suite, spec, seed=4)
+    train_some(resumed, suite, spec, seed=4)
+    assert_same_state(agent.state_dict(), resumed.state_dict())
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_protocol_runs_on_the_agent(method):
     suite, _, agent = build(method)
-    results = evaluate(agent, suite, EvalSettings(num_tasks=2, episodes=2, splits=("meta_test",)), seed=0)
+    settings = EvalSettings(num_tasks=2, episodes=2, splits=("meta_test",), exploration_episodes=1)
+    results = evaluate(agent, suite, settings, seed=0)
     assert len(results) == 4 and all(np.isfinite(r.episode_return) for r in results)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_no_task_parameter_reaches_the_agent_in_training(method, monkeypatch):
+    """Every info an agent can read from a training env carries an opaque task id, never the parameter."""
+    from benchmark import trial
+
+    seen: list[dict] = []
+    original_reset, original_step = trial.TrialEnv.reset, trial.TrialEnv.step
+
+    def reset(self, **kwargs):
+        obs, info = original_reset(self, **kwargs)
+        seen.append(info)
+        return obs, info
+
+    def step(self, action):
+        out = original_step(self, action)
+        seen.append(out[-1])
+        return out
+
+    monkeypatch.setattr(trial.TrialEnv, "reset", reset)
+    monkeypatch.setattr(trial.TrialEnv, "step", step)
+    suite, spec, agent = build(method)
+    train_some(agent, suite, spec)
+    assert seen
+    leaked = {"task_param", "split", "task_name", "task"} & set().union(*(info.keys() for info in seen))
+    assert not leaked
+
+
+@CUDA
+@pytest.mark.parametrize("method", METHODS)
+def test_agent_runs_on_cuda(method):
+    suite, spec, agent = build(method, runtime=Runtime.resolve("cuda"))
+    train_some(agent, suite, spec)
+    results = evaluate(agent, suite, EvalSettings(2, 2, ("meta_test",), exploration_episodes=1), seed=0)
+    assert all(np.isfinite(r.episode_return) for r in results)

@@ -15,12 +15,15 @@ class ScriptedAgent:
     def __init__(self):
         self.calls = []
         self.observed = []
+        self.masks = []
 
-    def begin_trial(self, num_trials):
-        self.calls.append(("begin_trial", num_trials))
+    def begin_trial(self, plan):
+        self.calls.append(("begin_trial", plan.num_trials))
+        self.plan = plan
 
     def act(self, obs, deterministic):
-        assert deterministic
+        assert deterministic.shape == (obs.shape[0],) and deterministic.dtype == bool
+        self.masks.append(deterministic.copy())
         if not self.calls or self.calls[-1][0] == "begin_trial":
             self.observed.append(("begin", obs.copy()))
         self.calls.append(("act", obs.shape))
@@ -69,14 +72,61 @@ def test_protocol_waits_for_trials_of_different_length_and_masks_them():
     assert [e.tolist() for e in ends] == [[True, True], [True, True]]
 
 
-def test_protocol_skips_splits_the_suite_lacks_and_caps_task_count():
+def test_protocol_skips_splits_the_suite_lacks():
     suite = build_reveal_suite()
     splits = dict(suite.splits)
     del splits["ood"]
     suite = dataclasses.replace(suite, splits=splits)
-    results = evaluate(ScriptedAgent(), suite, EvalSettings(num_tasks=99, episodes=1), seed=0)
+    results = evaluate(ScriptedAgent(), suite, EvalSettings(num_tasks=2, episodes=1), seed=0)
     assert {r.split for r in results} == {"meta_train", "meta_test"}
-    assert len([r for r in results if r.split == "meta_test"]) == 2
+
+
+def test_more_trials_than_tasks_repeat_the_tasks_with_distinct_reset_states():
+    """Two-task suites: the paper ran 20 trials; repetitions of a task start from different states."""
+    agent = ScriptedAgent()
+    suite = build_reveal_suite(horizon=3)
+    results = evaluate(agent, suite, EvalSettings(num_tasks=6, episodes=1, splits=("meta_test",)), seed=0)
+    assert [(r.trial, r.task_id) for r in sorted(results, key=lambda r: r.trial)] == [
+        (j, j % 2) for j in range(6)
+    ]
+    first = agent.observed[0][1][:, 0]
+    assert len(set(np.round(first, 12))) == 6  # six distinct initial states
+
+
+def test_exploration_episodes_sample_and_the_rest_follow_the_action_mode():
+    suite = build_reveal_suite(horizon=2)
+    for mode, later in (("mean", True), ("sample", False)):
+        agent = ScriptedAgent()
+        settings = EvalSettings(2, 3, ("meta_test",), exploration_episodes=1, action_mode=mode)
+        evaluate(agent, suite, settings, seed=0)
+        assert agent.plan.exploration_episodes == 1 and agent.plan.episodes == 3
+        per_step = [bool(m.all()) for m in agent.masks]  # 2 steps per episode, rows in lockstep
+        assert per_step == [False, False, later, later, later, later]
+
+
+def test_meta_world_samples_and_locomotion_uses_the_mean_by_default():
+    from benchmark.protocol import resolved_action_mode
+    from benchmark.suites import SUITES
+
+    settings = EvalSettings(2, 2)
+    assert resolved_action_mode(settings, "ml45") == "sample"
+    assert resolved_action_mode(settings, "halfcheetah-vel") == "mean"
+    assert {SUITES[s].family for s in SUITES if SUITES[s].eval_action_mode == "sample"} == {"metaworld"}
+
+
+def test_traces_hold_every_steps_reward_with_its_episode():
+    from benchmark.protocol import TrialTrace
+
+    suite = build_reveal_suite(horizon=3)
+    traces: list[TrialTrace] = []
+    results = evaluate(ScriptedAgent(), suite, EvalSettings(2, 2, ("meta_test",)), seed=0, traces=traces)
+    assert [(t.trial, t.task_id) for t in traces] == [(0, 0), (1, 1)]
+    assert traces[0].episodes == [1, 1, 1, 2, 2, 2]
+    assert traces[0].rewards == [1.0] * 6 and traces[1].rewards == [-1.0] * 6  # sign * action
+    for r in results:
+        trace = traces[r.trial]
+        steps = [x for x, e in zip(trace.rewards, trace.episodes, strict=True) if e == r.episode]
+        assert sum(steps) == pytest.approx(r.episode_return)
 
 
 def test_a_splits_initial_states_do_not_depend_on_the_other_splits_evaluated():

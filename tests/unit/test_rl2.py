@@ -15,7 +15,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from baselines.rl2.agent import RL2Agent, RL2LstmPolicy, TrialInfoForSB3
 from baselines.rl2.config import RL2Config, default_config
 from benchmark import registry
-from benchmark.agent import MetaAgent, TrainingContext
+from benchmark.agent import MetaAgent, TrainingContext, TrialPlan
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.results.store import METRICS_FILE
@@ -52,7 +52,7 @@ def test_hidden_state_persists_across_inner_episodes_and_resets_at_begin_trial()
     tasks = list(suite.tasks(META_TEST))  # signs +1 and -1: only the rewards tell them apart
     batch = TrialBatch([make_trial_env(suite, tasks, 2, seed=i) for i in range(2)])
     obs, _ = batch.reset(tasks)
-    agent.begin_trial(2)
+    agent.begin_trial(TrialPlan(2, 2))
     assert agent.hidden_state is None
     step = None
     while step is None or not step.episode_end.any():
@@ -71,11 +71,11 @@ def test_hidden_state_persists_across_inner_episodes_and_resets_at_begin_trial()
     assert not np.allclose(with_memory[0], with_memory[1])
 
     # A new trial forgets: identical tokens give identical actions, equal to a fresh agent's.
-    agent.begin_trial(2)
+    agent.begin_trial(TrialPlan(2, 2))
     after_reset = agent.act(token, deterministic=True)
     np.testing.assert_allclose(after_reset[0], after_reset[1])
     fresh = RL2Agent(TINY, spec, seed=0)
-    fresh.begin_trial(2)
+    fresh.begin_trial(TrialPlan(2, 2))
     np.testing.assert_allclose(after_reset, fresh.act(token, deterministic=True))
 
 
@@ -84,7 +84,7 @@ def test_memory_of_episode_1_changes_episode_2_in_the_protocol():
     suite, spec = reveal(horizon=3)
     agent = RL2Agent(TINY, spec, seed=1)
     layout = spec.layout
-    agent.begin_trial(2)
+    agent.begin_trial(TrialPlan(2, 2))
     for t in range(3):  # episode 1: same actions from the agent, opposite rewards fed back in the tokens
         tokens = np.zeros((2, layout.dim), dtype=np.float32)
         if t > 0:
@@ -101,7 +101,7 @@ def test_memory_of_episode_1_changes_episode_2_in_the_protocol():
 def test_act_shapes_bounds_and_batch_mismatch():
     suite, spec = reveal(horizon=5)
     agent = RL2Agent(TINY, spec, seed=0)
-    agent.begin_trial(3)
+    agent.begin_trial(TrialPlan(3, 2))
     obs = np.random.default_rng(0).normal(scale=10.0, size=(3, spec.aug_obs_dim)).astype(np.float32)
     for deterministic in (True, False):
         action = agent.act(obs, deterministic=deterministic)
@@ -212,8 +212,8 @@ def test_checkpoint_round_trip_gives_identical_actions():
     settings = EvalSettings(num_tasks=2, episodes=2)
     assert evaluate(agent, suite, settings, seed=3) == evaluate(restored, suite, settings, seed=3)
     obs = np.random.default_rng(1).normal(size=(4, 6, spec.aug_obs_dim)).astype(np.float32)
-    agent.begin_trial(4)
-    restored.begin_trial(4)
+    agent.begin_trial(TrialPlan(4, 2))
+    restored.begin_trial(TrialPlan(4, 2))
     for t in range(6):
         np.testing.assert_array_equal(
             agent.act(obs[:, t], deterministic=True), restored.act(obs[:, t], deterministic=True)

@@ -61,8 +61,8 @@ def test_run_id_depends_on_config_overrides_and_budget():
 class ExplodingAgent:
     Config = registry.load_method("random").Config
 
-    def __init__(self, config, spec, seed):
-        self.inner = registry.load_method("random")(config, spec, seed)
+    def __init__(self, config, spec, seed, runtime=None):
+        self.inner = registry.load_method("random")(config, spec, seed, runtime)
 
     @classmethod
     def default_config(cls, suite, profile):
@@ -97,7 +97,7 @@ def test_failed_run_is_marked_and_moved_aside_on_retry(tmp_path, monkeypatch):
         ({"method": "nope"}, "unknown method 'nope'"),
         ({"suite": "nope"}, "unknown suite 'nope'"),
         ({"profile": "nope"}, "unknown profile 'nope'"),
-        ({"seed": -1}, "seed must be >= 0"),
+        ({"seed": -1}, "seed must lie in"),
         ({"budget_env_steps": 0}, "budget must be a positive"),
         ({"overrides": ["num_trials"]}, "malformed override"),
         ({"overrides": ["no_such_field=1"]}, "has no field"),

@@ -20,7 +20,9 @@ def rows(run_id="r1", n=3, seed=0):
             "split": "meta_test",
             "seed": seed,
             "env_steps": 100 * i,
+            "trial": i,
             "task_id": i,
+            "task_name": None,
             "episode": 1,
             "task_param": 0.5 * i,
             "metric": "return",
@@ -35,7 +37,9 @@ def rows(run_id="r1", n=3, seed=0):
             "split": "meta_train",
             "seed": seed,
             "env_steps": 0,
+            "trial": None,
             "task_id": None,
+            "task_name": "push-v3",
             "episode": None,
             "task_param": None,
             "metric": "success",
@@ -141,3 +145,52 @@ def test_merge_refuses_a_corrupt_run_and_keeps_the_old_table(tmp_path):
         merge_runs(runs, out)
     assert out.read_bytes() == before  # a corrupt manifest, too, leaves the old table as it was
     assert json.loads((runs / "a" / "manifest.json").read_text())["status"] == "completed"
+
+
+def test_tables_from_before_trial_and_task_name_read_with_null_columns(tmp_path):
+    old = pd.DataFrame(rows()).drop(columns=["trial", "task_name"])
+    path = tmp_path / "old.parquet"
+    old.to_parquet(path)
+    table = read_table(path)
+    assert list(table.columns) == list(COLUMNS)
+    assert table["trial"].isna().all() and table["task_name"].isna().all()
+    with pytest.raises(ResultsSchemaError, match="missing column"):
+        validate(old)  # writing still requires every column
+
+
+def trace_rows(run_id="r1", steps=4):
+    return pd.DataFrame(
+        {
+            "run_id": run_id,
+            "method": "trmrl",
+            "suite": "halfcheetah-vel",
+            "split": "meta_test",
+            "seed": 0,
+            "env_steps": 1000,
+            "trial": 0,
+            "task_id": 3,
+            "task_name": None,
+            "task_param": 1.5,
+            "episode": [1 + t // 2 for t in range(steps)],
+            "step": list(range(steps)),
+            "reward": [-1.0 * t for t in range(steps)],
+        }
+    )
+
+
+def test_traces_round_trip_and_reject_malformed_rows(tmp_path):
+    from benchmark.results.schema import TRACE_COLUMNS, read_traces, write_traces
+
+    path = write_traces(trace_rows(), tmp_path / "traces.parquet")
+    back = read_traces(path)
+    assert {c: str(t) for c, t in back.dtypes.items()} == TRACE_COLUMNS
+    assert back["reward"].tolist() == [0.0, -1.0, -2.0, -3.0]
+    bad = trace_rows()
+    bad.loc[1, "reward"] = float("inf")
+    with pytest.raises(ResultsSchemaError, match="NaN or infinite"):
+        write_traces(bad, tmp_path / "bad.parquet")
+    bad = trace_rows()
+    bad.loc[0, "episode"] = 0
+    with pytest.raises(ResultsSchemaError, match="1-based"):
+        write_traces(bad, tmp_path / "bad.parquet")
+    assert not (tmp_path / "bad.parquet").exists() and not list(tmp_path.glob("*.tmp"))

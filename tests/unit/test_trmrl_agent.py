@@ -5,12 +5,13 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from agents.trmrl.agent import TrMRLAgent
-from agents.trmrl.config import PAPER_CONFIGS, TrMRLConfig, default_config
+from agents.trmrl.config import PAPER_CONFIGS, TrMRLConfig, default_config, validate_for_suite
 from benchmark import registry
-from benchmark.agent import MetaAgent, TrainingContext
+from benchmark.agent import MetaAgent, TrainingContext, TrialPlan
 from benchmark.profiles import get_profile
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites import SUITES
@@ -49,17 +50,30 @@ def test_meta_train_takes_every_env_from_the_context_and_yields_per_iteration():
     assert agent.last_stats["policy_lr"] < TINY.policy_lr  # the decay is running
 
 
-def test_early_terminating_trials_are_collected_whole():
+def test_early_terminating_trials_are_collected_whole_and_the_batch_is_topped_up():
+    """garage's sampler rolls out more trials until meta_batch x episodes x horizon steps (issue #8)."""
     suite, spec = reveal(horizon=5, terminate_at=3)  # every episode ends by termination after 3 steps
     agent = TrMRLAgent(TINY, spec, seed=0)
+    batches = []
+    learner = agent.learner
+    agent.learner = lambda batch, rng: (batches.append(batch), learner(batch, rng))[1]  # type: ignore
     ctx = train(agent, suite, spec, 1)
-    assert ctx.env_steps == TINY.meta_batch_size * 2 * 3
+    target = TINY.meta_batch_size * 2 * 5
+    trials = -(-target // 6)  # each trial holds 2 episodes of 3 steps
+    assert ctx.env_steps == 6 * trials > TINY.meta_batch_size * 6
+    assert batches[0].trial_lengths == [6] * trials
+
+
+def test_full_length_trials_are_not_topped_up():
+    suite, spec = reveal(horizon=5)
+    ctx = train(TrMRLAgent(TINY, spec, seed=0), suite, spec, 1)
+    assert ctx.env_steps == TINY.meta_batch_size * 2 * 5
 
 
 def test_act_shapes_and_bounds():
     suite, spec = reveal(horizon=4)
     agent = TrMRLAgent(dataclasses.replace(TINY, output_gain=100.0, init_std=5.0), spec, seed=0)
-    agent.begin_trial(3)
+    agent.begin_trial(TrialPlan(3, 2))
     obs = np.random.default_rng(0).normal(size=(3, spec.aug_obs_dim)).astype(np.float32)
     for deterministic in (True, False):
         action = agent.act(obs, deterministic=deterministic)
@@ -100,7 +114,7 @@ def test_evaluation_interface_clears_memory_at_episode_end_only_when_faithful():
     obs = np.ones((2, spec.aug_obs_dim), dtype=np.float32)
     for scope, expected_count in (("episode", [1, 3]), ("trial", [3, 3])):
         agent = TrMRLAgent(dataclasses.replace(TINY, memory_scope=scope), spec, seed=0)
-        agent.begin_trial(2)
+        agent.begin_trial(TrialPlan(2, 2))
         agent.act(obs, True)
         agent.act(obs, True)
         agent.end_episode(np.array([True, False]))
@@ -109,7 +123,7 @@ def test_evaluation_interface_clears_memory_at_episode_end_only_when_faithful():
         if scope == "episode":
             np.testing.assert_array_equal(agent._memory.windows[0, 0, spec.obs_dim :], 0.0)
             np.testing.assert_array_equal(agent._memory.windows[0, 1:], 0.0)
-        agent.begin_trial(2)
+        agent.begin_trial(TrialPlan(2, 2))
         np.testing.assert_array_equal(agent._memory.count, [0, 0])
 
 
@@ -122,8 +136,8 @@ def test_state_dict_round_trip_gives_identical_actions_and_training():
     clone.load_state_dict(state)
     obs = np.random.default_rng(1).normal(size=(2, spec.aug_obs_dim)).astype(np.float32)
     for deterministic in (True, False):
-        agent.begin_trial(2)
-        clone.begin_trial(2)
+        agent.begin_trial(TrialPlan(2, 2))
+        clone.begin_trial(TrialPlan(2, 2))
         np.testing.assert_array_equal(agent.act(obs, deterministic), clone.act(obs, deterministic))
     # Continuing training from the checkpoint reproduces the original's next iteration.
     a, b = TrMRLAgent(TINY, spec, seed=0), TrMRLAgent(TINY, spec, seed=7)
@@ -157,7 +171,7 @@ def test_construction_does_not_touch_the_global_torch_rng():
 def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
     assert set(PAPER_CONFIGS) == set(SUITES)
     vel, cdir, ant = (default_config(s, "paper") for s in ("halfcheetah-vel", "halfcheetah-dir", "ant-dir"))
-    mw = default_config("ml45", "paper")
+    mw = default_config("ml1-push", "paper")
     assert (vel.n_heads, vel.d_model, vel.dim_ff, vel.n_layers, vel.wm_size) == (16, 128, 512, 4, 5)
     assert (vel.clip_range, vel.value_lr, vel.share_network, vel.init_std, vel.n_epochs) == (
         0.1, 2.5e-4, False, 0.2, 2500,
@@ -185,6 +199,14 @@ def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
     assert (mw.gae_lambda, mw.policy_lr, mw.minibatch_size, mw.policy_lr_schedule, mw.init_std) == (
         0.95, 5e-5, 32, "none", 1.0,
     )  # fmt: skip
+    # ML10/ML45: garage's sampler needs a multiple of the training classes (issue #8; DEVIATIONS.md).
+    assert default_config("ml10", "paper").meta_batch_size == 20
+    assert default_config("ml45", "paper").meta_batch_size == 45
+    for suite, classes in (("ml10", 10), ("ml45", 45)):
+        for profile in ("smoke", "quick", "paper"):
+            assert default_config(suite, profile).meta_batch_size % classes == 0, (suite, profile)
+    with pytest.raises(ValueError, match="multiple of the 10 training classes"):
+        validate_for_suite(dataclasses.replace(default_config("ml10", "paper"), meta_batch_size=25), "ml10")
     for config in PAPER_CONFIGS.values():
         assert config.memory_scope == "episode" and config.weight_decay == 0.01 and config.opt_epochs == 10
 
@@ -199,6 +221,9 @@ def test_smoke_configs_fit_one_iteration_in_the_smoke_budget():
         horizon = 20 if suite == "point-nav" else module.HORIZON
         config = default_config(suite, "smoke")
         steps = config.meta_batch_size * config.episodes_per_trial * horizon
+        if entry.train_classes > 1:  # one class-stratified meta-batch is the least an iteration can hold
+            assert config.meta_batch_size == entry.train_classes, suite
+            continue
         assert steps <= max(smoke.budget(suite).env_steps, 1_000), suite
 
 
@@ -226,12 +251,12 @@ def test_token_normalisation_learns_from_training_only_and_round_trips():
     stats = agent.token_stats
     assert stats is not None and stats.count > 1
     count = stats.count
-    agent.begin_trial(2)
+    agent.begin_trial(TrialPlan(2, 2))
     obs = np.full((2, spec.aug_obs_dim), 3.0, dtype=np.float32)
     agent.act(obs, deterministic=True)
     assert stats.count == count  # evaluation does not move the statistics
     clone = TrMRLAgent(config, spec, seed=9)
     clone.load_state_dict(agent.state_dict())
-    clone.begin_trial(2)
-    agent.begin_trial(2)
+    clone.begin_trial(TrialPlan(2, 2))
+    agent.begin_trial(TrialPlan(2, 2))
     np.testing.assert_array_equal(agent.act(obs, True), clone.act(obs, True))

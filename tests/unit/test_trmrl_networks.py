@@ -68,15 +68,15 @@ def test_without_tfixup_every_matrix_is_plain_xavier():
 def test_gaussian_head_init_log_std_and_output_gain():
     torch.manual_seed(0)
     head = GaussianMLPHead(128, 6, (64, 64), init_std=0.5, min_std=1e-6, output_gain=0.01)
-    assert head.log_std.shape == (1,)  # garage: one scalar log-std shared by all action dimensions
-    assert head.log_std.item() == pytest.approx(math.log(0.5))
+    assert head.log_std.shape == (6,)  # garage: one learned log-std per action dimension (issue #8)
+    np.testing.assert_allclose(head.log_std.detach().numpy(), math.log(0.5), rtol=1e-6)
     out = head.mean_net[-1]
     assert out.weight.abs().max().item() <= 0.01 * math.sqrt(6 / (64 + 6)) + 1e-9
     assert torch.all(out.bias == 0) and torch.all(head.mean_net[0].bias == 0)
     assert isinstance(head.mean_net[1], nn.Tanh)
     with torch.no_grad():
         head.log_std.fill_(-50.0)
-    assert head(torch.zeros(2, 128))[1].item() == pytest.approx(math.log(1e-6))
+    np.testing.assert_allclose(head(torch.zeros(2, 128))[1].detach().numpy(), math.log(1e-6), rtol=1e-6)
 
 
 def test_positional_encoding_and_mask():
