@@ -1,7 +1,9 @@
 """``python -m analysis``: every figure, its CSV and the report, from the merged results table alone.
 
 No simulator, no torch, no network: the table is read with :func:`benchmark.results.schema.read_table`
-(pandas and NumPy only). A missing or malformed table prints one line on stderr and exits with status 2.
+(pandas and NumPy only). When the default table does not exist (a fresh clone), the committed reference
+results are used instead, and the CLI says so. A missing or malformed table given explicitly prints one line
+on stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -12,11 +14,24 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import stats
 from benchmark.errors import BenchmarkError
 from benchmark.results.schema import read_table
 
-FIGURE_NAMES = ("sample_efficiency", "fast_adaptation", "ood", "aggregates")
+FIGURE_NAMES = (
+    "sample_efficiency",
+    "online_adaptation",
+    "fast_adaptation",
+    "ood",
+    "per_class",
+    "paired",
+    "aggregates",
+)
+DEFAULT_RESULTS = Path("results/results.parquet")
+REFERENCE_RESULTS = Path("results/reference/quick.parquet")
+"""The committed results of real runs, drawn when no local table exists (a fresh clone)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--results", default="results/results.parquet", help="merged results table (parquet or CSV)"
+        "--results",
+        default=str(DEFAULT_RESULTS),
+        help=f"merged results table (parquet or CSV); if the default is missing, {REFERENCE_RESULTS} is used",
+    )
+    parser.add_argument(
+        "--traces",
+        default=None,
+        help="traces table (default: traces.parquet or <stem>.traces.parquet beside it)",
+    )
+    parser.add_argument(
+        "--runs", default=None, help="run folders with manifest.json (default: runs/ beside the table)"
     )
     parser.add_argument("--out", default="analysis/out", help="folder for figures, CSVs and report.md")
     parser.add_argument(
@@ -48,6 +73,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def resolve_results(results: str | Path) -> tuple[Path, str | None]:
+    """The table to draw and, when it is the committed fallback, a sentence saying so.
+
+    The fallback applies only to the default path: a table the user names must exist.
+    """
+    path = Path(results)
+    if path.exists() or path != DEFAULT_RESULTS:
+        return path, None
+    root = Path(__file__).resolve().parents[1]
+    fallback = REFERENCE_RESULTS if REFERENCE_RESULTS.exists() else root / REFERENCE_RESULTS
+    if not fallback.exists():
+        return path, None
+    return fallback, f"no local table at {path}: drawing the committed reference results {REFERENCE_RESULTS}"
+
+
+def find_traces(results: Path, traces: str | Path | None) -> Path | None:
+    """The traces table beside ``results`` (``traces.parquet`` or ``<stem>.traces.parquet``), if any."""
+    if traces is not None:
+        return Path(traces)
+    for candidate in (
+        results.with_name(f"{results.stem}.traces.parquet"),
+        results.with_name("traces.parquet"),
+    ):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_traces(path: Path | None) -> pd.DataFrame | None:
+    """Read and validate the traces table; ``None`` without one."""
+    if path is None:
+        return None
+    from benchmark.results.schema import read_traces as read_trace_table
+
+    return read_trace_table(path)
+
+
 def run(
     results: str | Path,
     out: str | Path,
@@ -57,6 +119,9 @@ def run(
     figures: tuple[str, ...] | list[str] = FIGURE_NAMES,
     report: bool = True,
     pdf: bool = True,
+    traces: str | Path | None = None,
+    runs: str | Path | None = None,
+    note: str | None = None,
 ) -> list[Path]:
     """Read the table, write the chosen figures (and the report); returns every path written.
 
@@ -64,9 +129,9 @@ def run(
         BenchmarkError: the table is missing, malformed, or has no meta-test evaluations.
     """
     # Imported here so that ``--help`` answers without loading matplotlib.
+    from analysis import provenance, tables
     from analysis import report as report_module
-    from analysis import tables
-    from analysis.figures import FIGURES
+    from analysis.figures import FIGURES, online_adaptation
 
     if reps < 1:
         raise BenchmarkError(f"--reps must be at least 1, got {reps}")
@@ -77,31 +142,47 @@ def run(
         raise BenchmarkError(
             f"{path}: no meta_test evaluations of a suite's score metric (return or success)"
         )
+    trace_path = find_traces(path, traces)
     out_dir = Path(out)
     written: list[Path] = []
     for name in figures:
-        written += FIGURES[name](df, out_dir, seed=seed, reps=reps, pdf=pdf)
+        if name == "online_adaptation":
+            written += online_adaptation.make(read_traces(trace_path), out_dir, pdf=pdf)
+        else:
+            written += FIGURES[name](df, out_dir, seed=seed, reps=reps, pdf=pdf)
     if report:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        source = f"`{path.name}` ({len(raw)} rows, sha256 {digest}…)"
-        written += report_module.make(df, out_dir, seed=seed, reps=reps, source=source)
+        source = f"`{path.as_posix()}` ({len(raw)} rows, sha256 {digest}…)"
+        if trace_path is not None:
+            source += f" and traces `{trace_path.as_posix()}`"
+        if note:
+            source += f" ({note})"
+        runs_dir = Path(runs) if runs is not None else path.parent / "runs"
+        run_ids = sorted(df.rows["run_id"].astype(str).unique())
+        flags = provenance.flags(run_ids, runs_dir)
+        written += report_module.make(df, out_dir, seed=seed, reps=reps, source=source, provenance=flags)
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
+    results, note = resolve_results(args.results)
+    print(f"results table: {results}" + (f" ({note})" if note else ""))
     try:
         written = run(
-            args.results,
+            results,
             args.out,
             seed=args.seed,
             reps=args.reps,
             figures=args.figures,
             report=not args.no_report,
             pdf=not args.no_pdf,
+            traces=args.traces,
+            runs=args.runs,
+            note=note,
         )
-    except (BenchmarkError, OSError) as exc:
+    except (BenchmarkError, OSError, ValueError) as exc:
         # One line, whatever the underlying reader put in its message.
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2

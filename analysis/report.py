@@ -1,16 +1,22 @@
-"""The Markdown report: every figure, the final numbers per method and suite, the aggregates, and how each
-number was computed. Written next to the figures (it links them by relative path)."""
+"""The Markdown report: what the table holds, how large the runs are against the paper's, the final numbers
+with their intervals and n, the paired comparisons, the aggregates, and every figure.
+
+Every sentence about a comparison is generated from an interval: a difference is called supported only when
+its 95 % interval over paired seeds excludes 0; with one seed no interval is printed and nothing is claimed.
+Written next to the figures (it links them by relative path)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from analysis import references as references_module
 from analysis import stats, tables
-from analysis.figures import aggregates
-from analysis.figures._common import mean_over_runs
-from analysis.style import method_order, method_styles, suite_order, write_csv
+from analysis.figures import aggregates, paired
+from analysis.figures._common import interval_name, mean_over_runs
+from analysis.style import format_steps, method_order, method_styles, suite_order, write_csv
 
 NAME = "report"
 
@@ -18,51 +24,92 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
     (
         "sample_efficiency",
         "Sample efficiency",
-        "Meta-test score against environment steps: mean over seeds, 95 % percentile-bootstrap band over "
-        "seeds, each method at its own evaluation grid points.",
+        "Meta-test score against environment steps: mean over runs, 95 % Student-t band over runs (no band "
+        "from one run); the random policy is the horizontal reference (the mean of all its evaluations).",
+    ),
+    (
+        "ood_sample_efficiency",
+        "OOD sample efficiency",
+        "Score on the ood tasks against training environment steps (the paper's OOD curve), beside the "
+        "meta-test curve of the same suite.",
+    ),
+    (
+        "online_adaptation",
+        "Online adaptation",
+        "Reward at every step of a meta-test trial at the final evaluation point, from the traces table: "
+        "mean over runs of the mean over trials, 95 % Student-t band over runs; dotted lines mark episode "
+        "starts.",
     ),
     (
         "fast_adaptation",
-        "Fast adaptation",
-        "Meta-test score in each episode of a trial at each run's final grid point: how much a method "
-        "improves from its first to its last episode in a new task.",
+        "Score per episode of a trial",
+        "Meta-test score in each episode of a trial at the common final point. A rise over the episodes is "
+        "adaptation across episodes, possible only for methods that carry memory from one episode to the "
+        "next (see the table of methods above).",
     ),
     (
         "ood",
         "Out of distribution",
-        "Score against the task parameter on meta-test (solid) and ood (dashed) tasks at the final grid "
-        "point; the meta-train range is shaded. Suites without an ood split or a scalar task parameter "
-        "are skipped.",
+        "Final score minus the random policy's on the same task (same seed, split and goal) against the task "
+        "parameter, meta-test (open markers) and ood (filled) tasks; the meta-train range is shaded.",
+    ),
+    (
+        "per_class_success",
+        "Success per task class",
+        "ML10/ML45 success rate per task class at the common final point, pooled over runs, with exact "
+        "Clopper-Pearson intervals in the CSV.",
+    ),
+    (
+        "paired_differences",
+        "Paired differences",
+        "Each method's final score minus TrMRL's and minus random's, seed by seed (dots), with the 95 % "
+        "Student-t interval over paired seeds (bar).",
     ),
     (
         "aggregates",
         "Aggregate metrics",
-        "Median, IQM, mean and optimality gap of normalized final scores over suites, with 95 % "
-        "stratified-bootstrap CIs (runs resampled within each suite).",
+        "Median, IQM, mean and optimality gap of normalised final scores (0 = random, 1 = the fixed upper "
+        "reference) over the aggregated suites, 95 % small-sample-corrected stratified-bootstrap intervals.",
     ),
     (
         "probability_of_improvement",
         "Probability of improvement",
-        "Chance that a run of TrMRL beats a run of the other method on a suite (ties count 1/2), averaged "
-        "over suites, with 95 % CIs (each method's runs resampled independently within each suite).",
+        "Fraction of paired (suite, seed) comparisons in which TrMRL beats the other method (ties 1/2), "
+        "with exact Clopper-Pearson intervals.",
     ),
     (
         "performance_profiles",
         "Performance profiles",
-        "Fraction of (run, suite) normalized final scores above each threshold, with pointwise 95 % bands.",
+        "Fraction of (run, suite) normalised final scores above each threshold (a step function), with "
+        "exact Clopper-Pearson bands.",
     ),
 )
 
 
-def final_numbers(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS) -> pd.DataFrame:
-    """Final meta-test score per method and suite: ``suite, score, method, n_runs, env_steps, mean, ci_low,
-    ci_high`` (``env_steps``: the latest final grid point among the runs)."""
-    final = tables.final_scores(tables.score_table(df), "meta_test")
-    bands = mean_over_runs(final, ["suite", "method"], "score", seed=seed, reps=reps, figure="final_numbers")
-    steps = final.groupby(["suite", "method"], sort=True, observed=True)["env_steps"].max().reset_index()
+def final_numbers(df: tables.Table) -> pd.DataFrame:
+    """Final meta-test score per method and suite at the suite's common final point.
+
+    Columns ``suite, score, method, env_steps, n_runs, mean, ci_low, ci_high, interval`` and, for success
+    suites, ``n_trials, successes, cp_low, cp_high`` (exact Clopper-Pearson over the pooled trials, percent).
+    """
+    table = tables.score_table(df)
+    final = tables.final_scores(table, "meta_test")
+    bands = mean_over_runs(final, ["suite", "method"], "score")
+    steps = final.groupby(["suite", "method"], sort=True)["env_steps"].max().reset_index()
     bands = bands.merge(steps, on=["suite", "method"], how="left")
     bands["score"] = [tables.score_name(str(s)) for s in bands["suite"]]
-    return bands[["suite", "score", "method", "n_runs", "env_steps", "mean", "ci_low", "ci_high"]]
+    trials = tables.final_trials(table, "meta_test")
+    trials = trials[trials["suite"].map(tables.is_success)]
+    pooled = trials.assign(success=trials["value"] / 100.0).groupby(["suite", "method"], sort=True)
+    counts = pooled.agg(n_trials=("success", "size"), successes=("success", "sum")).reset_index()
+    if not counts.empty:
+        low, high = stats.clopper_pearson(counts["successes"].to_numpy(), counts["n_trials"].to_numpy())
+        counts["cp_low"], counts["cp_high"] = 100.0 * low, 100.0 * high
+    else:
+        counts = counts.assign(cp_low=pd.Series(dtype=float), cp_high=pd.Series(dtype=float))
+    bands = bands.merge(counts, on=["suite", "method"], how="left")
+    columns = ["suite", "score", "method", "env_steps", "n_runs", "mean", "ci_low", "ci_high", "interval"]
+    return bands[[*columns, "n_trials", "successes", "cp_low", "cp_high"]]
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -70,6 +117,8 @@ def _fmt(value: float, digits: int) -> str:
 
 
 def _interval(mean: float, low: float, high: float, digits: int) -> str:
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{_fmt(mean, digits)} (no interval)"
     return f"{_fmt(mean, digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
 
 
@@ -84,31 +133,76 @@ def _final_table(numbers: pd.DataFrame) -> list[str]:
     rows = []
     for suite in suite_order(numbers["suite"].unique()):
         in_suite = numbers[numbers["suite"] == suite].set_index("method")
-        cells = [f"{suite}: {in_suite['score'].iloc[0]}"]
+        steps = format_steps(float(in_suite["env_steps"].max()))
+        cells = [f"{suite}: {in_suite['score'].iloc[0]} at {steps}"]
         for method in methods:
             if method not in in_suite.index:
                 cells.append("—")
                 continue
             row = in_suite.loc[method]
-            cells.append(f"{_interval(row['mean'], row['ci_low'], row['ci_high'], 1)} (n={row['n_runs']})")
+            cell = f"{_interval(row['mean'], row['ci_low'], row['ci_high'], 1)} (n={row['n_runs']})"
+            if tables.is_success(suite) and np.isfinite(row["n_trials"]):
+                cell += (
+                    f"; {int(row['successes'])}/{int(row['n_trials'])} trials, exact "
+                    f"[{_fmt(row['cp_low'], 1)}, {_fmt(row['cp_high'], 1)}]"
+                )
+            cells.append(cell)
         rows.append(cells)
-    return _markdown_table(["suite: score", *[styles[m].label for m in methods]], rows)
+    return _markdown_table(["suite: score at env steps", *[styles[m].label for m in methods]], rows)
+
+
+def _scale_table(df: tables.ScoreTable) -> list[str]:
+    from benchmark.profiles import PROFILES
+
+    paper = PROFILES["paper"]
+    common = tables.common_points(df).set_index("suite")
+    runs = tables.run_ends(df).groupby(["suite", "method"]).size()
+    rows = []
+    for suite in suite_order(common.index):
+        budget = float(common.loc[suite, "max_env_steps"])
+        per_method = ", ".join(f"{m} {n}" for m, n in runs[suite].items())
+        if suite in paper.budgets:
+            paper_steps = paper.budget(suite).env_steps
+            share = f"{budget / paper_steps:.2%} of {format_steps(paper_steps)}"
+        else:
+            share = "suite not in the paper profile"
+        rows.append([suite, format_steps(budget), share, per_method, str(paper.seeds)])
+    header = ["suite", "env steps here", "share of the paper budget", "runs here", "paper seeds"]
+    return _markdown_table(header, rows)
+
+
+def _paired_claims(summary: pd.DataFrame) -> list[str]:
+    if summary.empty:
+        return ["No two methods share a seed on any suite: no paired comparison.", ""]
+    styles = method_styles(set(summary["method"]) | set(summary["versus"]))
+    lines = []
+    for row in summary.sort_values(["suite", "versus", "method"]).itertuples(index=False):
+        who = f"{styles[row.method].label} − {styles[row.versus].label}"
+        value = _interval(row.mean_difference, row.ci_low, row.ci_high, 2)
+        n = f"n = {row.n_pairs} paired seed{'s' if row.n_pairs != 1 else ''}"
+        if not np.isfinite(row.ci_low):
+            verdict = "no interval from one pair: nothing is claimed"
+        elif row.ci_low > 0 or row.ci_high < 0:
+            direction = "higher" if row.ci_low > 0 else "lower"
+            verdict = f"supported: {styles[row.method].label} scores {direction} (interval excludes 0)"
+        else:
+            verdict = "not resolved: the interval includes 0"
+        lines.append(f"- {row.suite}, {who} ({row.score}): {value}, {n}; {verdict}.")
+    return [*lines, ""]
 
 
 def _aggregate_tables(result: aggregates.Aggregates) -> list[str]:
     styles = method_styles(result.methods)
-    lines: list[str] = []
     table = result.tables["aggregates"]
     if table.empty:
-        return ["No suite that every method has run could be normalized, so there are no aggregates.", ""]
-    lines.append(f"Over {len(result.suites)} suite(s): {', '.join(result.suites)}.")
-    lines.append("")
-    header = ["method", *[aggregates.METRIC_TITLES[m] for m in stats.AGGREGATES]]
+        return ["No suite could be aggregated (see the table of references below for why).", ""]
+    lines = [f"Over {len(result.suites)} suite(s): {', '.join(result.suites)}.", ""]
+    header = ["method (runs x suites)", *[aggregates.METRIC_TITLES[m] for m in stats.AGGREGATES]]
     rows = []
     for method in result.methods:
         mine = table[table["method"] == method].set_index("metric")
         rows.append(
-            [styles[method].label]
+            [f"{styles[method].label} ({int(mine['n_runs'].iloc[0])})"]
             + [
                 _interval(mine.loc[m, "estimate"], mine.loc[m, "ci_low"], mine.loc[m, "ci_high"], 3)
                 for m in stats.AGGREGATES
@@ -121,26 +215,51 @@ def _aggregate_tables(result: aggregates.Aggregates) -> list[str]:
             [
                 f"{styles[r.method_x].label} > {styles[r.method_y].label}",
                 _interval(r.probability, r.ci_low, r.ci_high, 3),
+                f"{r.wins:g} of {r.n_pairs}",
             ]
             for r in poi.itertuples(index=False)
         ]
-        lines += _markdown_table(["comparison", "probability of improvement [95 % CI]"], rows) + [""]
+        header = ["paired comparison", "probability of improvement [exact 95 %]", "wins of pairs"]
+        lines += _markdown_table(header, rows) + [""]
     return lines
 
 
-def _normalization_table(references: pd.DataFrame) -> list[str]:
+def _references_table(status: pd.DataFrame) -> list[str]:
+    refs = references_module.load()
+    rows = []
+    for row in status.itertuples(index=False):
+        ref = refs.get(row.suite)
+        low = f"{ref.lower:.4g}: {ref.lower_provenance}" if ref else "—"
+        high = (f"{ref.upper:.4g} ({ref.upper_kind}): " if ref and ref.upper is not None else "none: ") + (
+            ref.upper_provenance if ref else "no references for this suite"
+        )
+        rows.append([row.suite, low, high, row.reason])
+    return _markdown_table(["suite", "0 = random policy", "1 = upper reference", "aggregated"], rows)
+
+
+def _incomplete(df: tables.ScoreTable) -> list[str]:
+    short = tables.incomplete_runs(df)
+    if short.empty:
+        return ["Every run reached its suite's last grid point."]
+    lines = [
+        "Runs that end before their suite's last grid point; every run of the suite is compared at the "
+        "common point (the last point all reached):",
+        "",
+    ]
     rows = [
         [
             r.suite,
-            f"{r.low:.4g} ({r.low_from})",
-            f"{r.high:.4g} ({r.high_from})",
-            "yes"
-            if r.aggregated
-            else ("no: cannot normalize (high = low)" if not r.usable else "no: not run by every method"),
+            r.method,
+            str(r.seed),
+            r.run_id,
+            str(r.last_env_steps),
+            str(r.suite_max_env_steps),
+            str(r.compared_at),
         ]
-        for r in references.itertuples(index=False)
+        for r in short.itertuples(index=False)
     ]
-    return _markdown_table(["suite", "0 (low reference)", "1 (high reference)", "aggregated"], rows)
+    header = ["suite", "method", "seed", "run", "last env steps", "suite's last", "compared at"]
+    return lines + _markdown_table(header, rows)
 
 
 def make(
@@ -150,49 +269,89 @@ def make(
     reps: int = stats.DEFAULT_REPS,
     *,
     source: str = "results table",
+    provenance: list[str] | None = None,
 ) -> list[Path]:
     """Write ``report.md`` and ``final_numbers.csv`` into ``out_dir`` (figures are linked, not drawn here)."""
     out_dir = Path(out_dir)
     df = tables.score_table(df)
-    numbers = final_numbers(df, seed=seed, reps=reps)
+    numbers = final_numbers(df)
     result = aggregates.compute(df, seed=seed, reps=reps)
+    summary, _ = paired.compute(df)
     methods = method_order(df.rows["method"].unique())
     styles = method_styles(methods)
+    status = result.tables["normalization"]
+    degenerate = status[status["degenerate"]]
+    across = [[styles[m].label, f"`{m}`", styles[m].across_episodes] for m in methods]
     lines = [
         "# Results report",
         "",
-        f"Generated by `python -m analysis` from {source}; bootstrap seed {seed}, {reps} resamples. "
-        f"Methods: {', '.join(f'{styles[m].label} (`{m}`)' for m in methods)}. "
-        f"Suites: {', '.join(suite_order(df.rows['suite'].unique()))}.",
+        f"Generated by `python -m analysis` from {source}; bootstrap seed {seed}, {reps} resamples.",
+        "",
+        "## What the table holds",
+        "",
+        *[f"- {sentence}" for sentence in (provenance or ["Code version and device were not checked."])],
+        "",
+        "Scale of these runs against the paper's (50M env steps per locomotion and Meta-World suite, "
+        "3 seeds): numbers from runs this much shorter show early learning, not the paper's results.",
+        "",
+        *_scale_table(df),
+        "",
+        "Methods, and whether each can carry information from one episode of a trial to the next (only then "
+        "is a later episode's score an after-adaptation score):",
+        "",
+        *_markdown_table(["method", "id", "memory across episodes"], across),
         "",
         "## How the numbers are computed",
         "",
-        "- **Score**: success rate (%) on Meta-World suites (`ml*`), undiscounted return on the others.",
-        "- A task's score in an evaluation is its score in the **last episode of the trial** (after "
-        "adaptation); an evaluation's score is the mean over its tasks; a run's **final** score is its "
-        "meta-test score at the last `env_steps` grid point of that run.",
-        "- Curves and per-suite numbers: mean over runs (seeds) with a 95 % percentile-bootstrap CI over "
-        "runs. With a single run the interval is the point itself.",
-        "- **Normalization** for aggregates across suites: `(score - low) / (high - low)` per suite, with "
-        "`low` = the mean final score of `random` (else of the lowest method) and `high` = the best method's "
-        "mean final score; Meta-World success rates are already normalized (`low` = 0 %, `high` = 100 %). "
-        "The optimality gap is measured to 1.0.",
-        "- Aggregates (rliable's metric set, Agarwal et al. 2021) use only the suites every method has run; "
-        "their CIs come from a stratified bootstrap (runs resampled within each suite). Bootstraps are "
-        "seeded per estimate, so the same table and seed give the same numbers.",
+        "- **Score**: success rate (%) where the suite catalog scores by success (Meta-World), undiscounted "
+        "return elsewhere; a trial's score is its **last episode** (after the trial's exploration "
+        "episodes); "
+        "an evaluation's score is the mean over its trials.",
+        "- **Final**: every run of a suite is compared at the suite's **common final point**, the last grid "
+        "point all its runs reached.",
+        "- **Intervals**: per-suite numbers and curves: 95 % Student-t interval over runs (seeds), none "
+        "from a single run; success rates also with an exact Clopper-Pearson interval over the pooled "
+        "trials (which ignores between-seed spread); paired differences: Student-t over paired seeds; "
+        "aggregates: stratified bootstrap over runs x suites with a small-sample correction; probability "
+        "of improvement and performance profiles: exact Clopper-Pearson. Simulated coverage of these "
+        "intervals at n = 3, 5, 10 is in `analysis/README.md`.",
+        "- **Normalisation** (aggregates only): fixed references per suite, 0 = the random policy, 1 = a "
+        "documented upper reference (table below); suites without an upper reference, suites that not every "
+        "method ran, and degenerate suites are left out.",
         "",
         "## Final meta-test numbers per suite",
         "",
-        "Mean over runs [95 % bootstrap CI] (n = runs), at each run's last grid point.",
+        "Mean over runs [95 % Student-t interval] (n = runs).",
         "",
         *_final_table(numbers),
         "",
+    ]
+    if not degenerate.empty:
+        lines += [
+            "**Degenerate suites** (every run of every method scores the same; nothing can be ranked there, "
+            "and they are left out of the aggregates): "
+            + ", ".join(
+                f"{r.suite} ({r.reason.split('scores ')[-1]} for {r.methods})"
+                for r in degenerate.itertuples()
+            )
+            + ".",
+            "",
+        ]
+    lines += [
+        *_incomplete(df),
+        "",
+        "## Paired comparisons at the common final point",
+        "",
+        "Within a seed every method faces the same tasks and reset states, so methods are compared seed by "
+        "seed. Mean paired difference [95 % Student-t interval over paired seeds]:",
+        "",
+        *_paired_claims(summary),
         "## Aggregates across suites",
         "",
         *_aggregate_tables(result),
-        "Normalization references (final meta-test scores):",
+        "Normalisation references and which suites were aggregated:",
         "",
-        *_normalization_table(result.tables["normalization"]),
+        *_references_table(status),
         "",
         "## Figures",
         "",
@@ -207,3 +366,6 @@ def make(
     path = out_dir / f"{NAME}.md"
     path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
     return [path, write_csv(numbers, out_dir, "final_numbers", ["suite", "method"])]
+
+
+__all__ = ["FIGURES", "final_numbers", "interval_name", "make"]

@@ -27,18 +27,30 @@ from matplotlib.lines import Line2D
 
 @dataclass(frozen=True)
 class MethodStyle:
+    """How one method is drawn: distinct in colour, marker *and* line style, so figures survive greyscale."""
+
     label: str
     color: str
+    marker: str = "o"
+    linestyle: str | tuple = "-"
+    across_episodes: str = "unknown"
+    """Whether the method can carry information from one episode of a trial to the next (``yes``/``no``):
+    only then is its last-episode score an "after adaptation" score."""
 
 
 METHODS: dict[str, MethodStyle] = {
-    "trmrl": MethodStyle("TrMRL (ours)", "#d62728"),
-    "rl2": MethodStyle("RL²", "#1f77b4"),
-    "maml": MethodStyle("MAML-TRPO", "#2ca02c"),
-    "pearl": MethodStyle("PEARL", "#9467bd"),
-    "random": MethodStyle("Random", "#7f7f7f"),
+    "trmrl": MethodStyle("TrMRL", "#d62728", "o", "-", "no"),
+    "rl2": MethodStyle("RL²", "#1f77b4", "s", "--", "yes"),
+    "maml": MethodStyle("MAML-TRPO", "#2ca02c", "^", "-.", "yes"),
+    "pearl": MethodStyle("PEARL", "#9467bd", "D", (0, (1, 1)), "yes"),
+    "random": MethodStyle("Random", "#7f7f7f", "", (0, (4, 2, 1, 2)), "no"),
 }
-"""Known methods, in legend order (``random`` is always drawn last, as the floor)."""
+"""Known methods, in legend order (``random`` is always drawn last, as the floor).
+
+``across_episodes``: TrMRL's faithful default clears its 5-token window at every episode start (the original
+``RL2Worker.rollout`` calls ``reset_observations()``), so it adapts within an episode only; RL² keeps its
+recurrent state over the trial; MAML takes its inner step after the exploration episodes; PEARL updates its
+posterior from them."""
 
 FALLBACK_PALETTE: tuple[str, ...] = (
     "#ff7f0e",  # orange
@@ -54,20 +66,24 @@ FALLBACK_PALETTE: tuple[str, ...] = (
 )
 """Colours for methods not in :data:`METHODS`; none of them is used by a known method."""
 
-SUITES: tuple[str, ...] = (
-    "point-nav",
-    "halfcheetah-vel",
-    "halfcheetah-dir",
-    "ant-dir",
-    "ant-dir-2d",
-    "ant-goal",
-    "ml1-reach",
-    "ml1-push",
-    "ml1-pick-place",
-    "ml10",
-    "ml45",
+FALLBACK_MARKERS: tuple[str, ...] = ("v", "P", "X", "*", "<", ">", "h", "p")
+"""Markers for methods not in :data:`METHODS` (none used by a known method)."""
+
+FALLBACK_LINESTYLES: tuple[str | tuple, ...] = (
+    (0, (5, 1)),
+    (0, (3, 1, 1, 1, 1, 1)),
+    (0, (8, 3)),
+    (0, (2, 2)),
 )
-"""Known suites in figure order; unknown suites follow in sorted order."""
+"""Line styles for methods not in :data:`METHODS`."""
+
+
+def suites_in_catalog() -> tuple[str, ...]:
+    """Known suites in figure order: the order of the suite catalog (``benchmark.suites.SUITES``)."""
+    from benchmark.suites import SUITES
+
+    return tuple(SUITES)
+
 
 TASK_PARAMETERS: dict[str, str] = {
     "point-nav": "goal distance from start",
@@ -133,7 +149,9 @@ def method_order(methods: Iterable[str]) -> list[str]:
 
 
 def method_styles(methods: Iterable[str]) -> dict[str, MethodStyle]:
-    """Style of every method in ``methods``: the fixed one if known, else label = id and a palette colour."""
+    """Style of every method in ``methods``: the fixed one if known, else label = id and a palette colour,
+    marker and line style (in the sorted order of the unknown methods, so the same table always gives the
+    same styles)."""
     ordered = method_order(methods)
     unknown = sorted(m for m in ordered if m not in METHODS)
     styles = {}
@@ -141,15 +159,51 @@ def method_styles(methods: Iterable[str]) -> dict[str, MethodStyle]:
         if method in METHODS:
             styles[method] = METHODS[method]
         else:
-            index = unknown.index(method) % len(FALLBACK_PALETTE)
-            styles[method] = MethodStyle(method, FALLBACK_PALETTE[index])
+            i = unknown.index(method)
+            styles[method] = MethodStyle(
+                method,
+                FALLBACK_PALETTE[i % len(FALLBACK_PALETTE)],
+                FALLBACK_MARKERS[i % len(FALLBACK_MARKERS)],
+                FALLBACK_LINESTYLES[i % len(FALLBACK_LINESTYLES)],
+            )
     return styles
 
 
+def line_kwargs(style: MethodStyle, *, markers: bool = True) -> dict[str, Any]:
+    """Keyword arguments of ``ax.plot`` for one method's line (colour, marker, line style)."""
+    marker = style.marker if markers and style.marker else None
+    return {
+        "color": style.color,
+        "marker": marker,
+        "linestyle": style.linestyle,
+        "markersize": 4.5,
+        "markerfacecolor": "white" if style.marker in ("o", "s", "D") else style.color,
+        "markeredgecolor": style.color,
+    }
+
+
 def suite_order(suites: Iterable[str]) -> list[str]:
-    """Known suites in :data:`SUITES` order, then unknown ones sorted."""
+    """Known suites in catalog order, then unknown ones sorted."""
     present = {str(s) for s in suites}
-    return [s for s in SUITES if s in present] + sorted(present - set(SUITES))
+    known = suites_in_catalog()
+    return [s for s in known if s in present] + sorted(present - set(known))
+
+
+def format_steps(steps: float) -> str:
+    """``64000`` -> ``"64k"``, ``50000000`` -> ``"50M"`` (titles)."""
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if abs(steps) >= size:
+            return f"{steps / size:.3g}{unit}"
+    return f"{int(steps)}"
+
+
+def runs_note(counts: Iterable[int]) -> str:
+    """``"n = 3 runs"`` or ``"n = 2-3 runs"``: the runs behind a panel, per method."""
+    values = sorted({int(c) for c in counts})
+    if not values:
+        return "no runs"
+    span = str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+    return f"n = {span} run{'s' if values[-1] != 1 else ''}"
 
 
 def task_parameter_label(suite: str) -> str:

@@ -2,17 +2,20 @@
 
 What a "score" is (one definition for every figure and the report):
 
-* the **score metric** of a suite is the success rate for Meta-World suites (names starting with ``ml``)
-  and the undiscounted return for every other suite;
-* a **task's score** in one evaluation is its value in the *last* episode of the trial, i.e. after the
-  agent has adapted over the trial's earlier episodes (the paper reports Meta-World success on the
-  episodes after exploration); rows without an ``episode`` count as episode 1;
+* the **score metric** of a suite is the one its catalog entry names (``benchmark.suites.SUITES[s]
+  .score_metric``: success for Meta-World, return otherwise); a suite the catalog does not know is scored by
+  its return;
+* a **trial's score** in one evaluation is its value in the *last* episode of the trial (after the trial's
+  exploration episodes; whether a method can carry anything across episodes depends on the method, see
+  :data:`analysis.style.METHODS`); rows without an ``episode`` count as episode 1;
 * an **evaluation's score** (one run at one ``env_steps`` grid point on one split) is the mean of its
-  tasks' scores; success rates are given in percent;
-* a run's **final score** is its evaluation score at the last ``env_steps`` grid point *of that run*
-  (runs and methods may have different grids; nothing is interpolated).
+  trials' scores; success rates are given in percent;
+* a run's **final score** is its evaluation score at the suite's **common final point**: the last grid point
+  every run of the suite has reached (:func:`common_points`). A run that stopped early is listed by
+  :func:`incomplete_runs` and everyone is compared where it stopped; nothing is interpolated.
 
-Only :mod:`benchmark.results.schema` is imported from the harness (pandas and NumPy only: no simulator).
+The table may or may not carry the columns ``trial`` (0-based index of the evaluation trial) and
+``task_name`` (the Meta-World class); tables written before they existed get nulls.
 """
 
 from __future__ import annotations
@@ -24,29 +27,40 @@ import numpy as np
 import pandas as pd
 
 from benchmark.results.schema import validate
+from benchmark.suites import SUITES
 
 RUN_KEYS = ["method", "suite", "run_id", "seed"]
 """Columns that identify one run; ``run_id`` alone would do, the others travel along for grouping."""
 
-
-def is_metaworld(suite: str) -> bool:
-    """Meta-World suites are named ``ml1-*``, ``ml10``, ``ml45``."""
-    return suite.startswith("ml")
+OPTIONAL_COLUMNS: dict[str, str] = {"trial": "Int64", "task_name": "string"}
+"""Columns newer tables carry; older tables get them as nulls."""
 
 
 def score_metric(suite: str) -> str:
-    """The metric a suite is scored by: ``success`` for Meta-World, ``return`` otherwise."""
-    return "success" if is_metaworld(suite) else "return"
+    """The metric a suite is scored by, from the suite catalog (``return`` for a suite it does not know)."""
+    entry = SUITES.get(suite)
+    return entry.score_metric if entry is not None else "return"
+
+
+def is_success(suite: str) -> bool:
+    """Whether ``suite`` is scored by a success rate (plotted in percent on a fixed [0, 100] axis)."""
+    return score_metric(suite) == "success"
+
+
+def family(suite: str) -> str:
+    """The suite's family in the catalog (``toy``, ``locomotion``, ``metaworld``) or ``unknown``."""
+    entry = SUITES.get(suite)
+    return entry.family if entry is not None else "unknown"
 
 
 def score_scale(suite: str) -> float:
     """Factor from the stored metric to the plotted unit (success 0/1 -> percent)."""
-    return 100.0 if score_metric(suite) == "success" else 1.0
+    return 100.0 if is_success(suite) else 1.0
 
 
 def score_name(suite: str) -> str:
     """What a suite's score is, with its unit: ``"success rate (%)"`` or ``"return"``."""
-    return "success rate (%)" if score_metric(suite) == "success" else "return"
+    return "success rate (%)" if is_success(suite) else "return"
 
 
 def score_label(suite: str, split: str = "meta_test") -> str:
@@ -54,23 +68,36 @@ def score_label(suite: str, split: str = "meta_test") -> str:
     return f"{split.replace('_', '-')} {score_name(suite)}"
 
 
-def prepare(df: pd.DataFrame, *, source: str = "results table") -> pd.DataFrame:
-    """``df`` checked against the schema, with the canonical column order and dtypes.
+def with_optional_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the columns newer tables carry (:data:`OPTIONAL_COLUMNS`) added as nulls if absent."""
+    missing = [c for c in OPTIONAL_COLUMNS if c not in df.columns]
+    if not missing:
+        return df
+    df = df.copy()
+    for column in missing:
+        df[column] = pd.Series(pd.NA, index=df.index, dtype=OPTIONAL_COLUMNS[column])
+    return df
+
+
+def prepare(df: pd.DataFrame, *, source: str = "results table", validated: bool = False) -> pd.DataFrame:
+    """``df`` checked against the schema (older tables get the ``trial``/``task_name`` columns as nulls).
 
     Raises:
         ResultsSchemaError: a one-line message naming the first problem.
     """
-    return validate(df, source=source)
+    df = with_optional_columns(df)
+    out = df if validated else validate(df, source=source)
+    return with_optional_columns(out.reset_index(drop=True))
 
 
 @dataclass(frozen=True)
 class ScoreTable:
     """The results table reduced to what the figures use: the score metric of each suite, scaled.
 
-    ``rows`` has one row per (run, split, env_steps, task, episode) with columns ``method, suite, run_id,
-    seed, split, env_steps, task_id, episode, task_param, value`` (string columns categorical, ``episode``
-    filled with 1 where missing, duplicate rows averaged). Build it once with :func:`score_table` and pass
-    it to every figure: a paper-sized table has millions of rows.
+    ``rows`` has one row per (run, split, env_steps, trial, task, episode) with columns ``method, suite,
+    run_id, seed, split, env_steps, trial, task_id, task_name, episode, task_param, value`` (string columns
+    categorical, ``episode`` filled with 1 where missing, duplicate rows averaged). Build it once with
+    :func:`score_table` and pass it to every figure: a paper-sized table has millions of rows.
     """
 
     rows: pd.DataFrame
@@ -93,8 +120,7 @@ def score_table(df: Table, *, validated: bool = False) -> ScoreTable:
     """
     if isinstance(df, ScoreTable):
         return df
-    if not validated:
-        df = prepare(df)
+    df = prepare(df, validated=validated)
     # Categorical codes instead of strings: a paper-sized table has millions of rows.
     strings = {c: df[c].astype("category") for c in ("method", "suite", "run_id", "split", "metric")}
     suite, metric = strings["suite"].cat, strings["metric"].cat
@@ -109,123 +135,150 @@ def score_table(df: Table, *, validated: bool = False) -> ScoreTable:
     episode = df["episode"].to_numpy(dtype=np.float64, na_value=np.nan)[mask]
     columns = {
         c: pd.Categorical.from_codes(strings[c].cat.codes.to_numpy()[mask], strings[c].cat.categories)
-        for c in ("method", "suite", "run_id")
+        for c in ("method", "suite", "run_id", "split")
     }
+    task_name = df["task_name"].astype("category")
     rows = pd.DataFrame(
         {
-            **columns,
+            **{c: columns[c] for c in ("method", "suite", "run_id")},
             "seed": df["seed"].to_numpy()[mask],
-            "split": pd.Categorical.from_codes(
-                strings["split"].cat.codes.to_numpy()[mask], strings["split"].cat.categories
-            ),
+            "split": columns["split"],
             "env_steps": df["env_steps"].to_numpy()[mask],
+            "trial": df["trial"].to_numpy(dtype=np.float64, na_value=np.nan)[mask],
             "task_id": df["task_id"].to_numpy(dtype=np.float64, na_value=np.nan)[mask],
+            "task_name": pd.Categorical.from_codes(
+                task_name.cat.codes.to_numpy()[mask], task_name.cat.categories
+            ),
             "episode": np.where(np.isnan(episode), 1.0, episode).astype(np.int64),
             "task_param": df["task_param"].to_numpy(dtype=np.float64, na_value=np.nan)[mask],
             "value": df["value"].to_numpy()[mask] * scale[suite_codes[mask]],
         }
     )
-    keys = [*RUN_KEYS, "split", "env_steps", "task_id", "episode"]
+    keys = [*RUN_KEYS, "split", "env_steps", "trial", "task_id", "episode"]
     if rows.duplicated(keys).any():
         rows = rows.groupby(keys, dropna=False, sort=False, observed=True).agg(
-            task_param=("task_param", "first"), value=("value", "mean")
+            task_name=("task_name", "first"), task_param=("task_param", "first"), value=("value", "mean")
         )
         rows = rows.reset_index()
     return ScoreTable(rows.reset_index(drop=True))
 
 
 def task_episode_scores(df: Table, split: str = "meta_test") -> pd.DataFrame:
-    """One row per (run, env_steps, task, episode) on ``split``: the suite's score metric, scaled.
+    """One row per (run, env_steps, trial, episode) on ``split``: the suite's score metric, scaled.
 
-    Columns: ``method, suite, run_id, seed, env_steps, task_id, episode, task_param, value``.
+    Columns: ``method, suite, run_id, seed, env_steps, trial, task_id, task_name, episode, task_param,
+    value``.
     """
     rows = score_table(df).rows
     return rows.loc[rows["split"] == split].drop(columns="split").reset_index(drop=True)
 
 
+TRIAL_KEYS = [*RUN_KEYS, "env_steps", "trial", "task_id"]
+"""Columns that identify one evaluation trial (``trial`` is null in older tables)."""
+
+
 def last_episode(task_scores: pd.DataFrame) -> pd.DataFrame:
-    """Keep each task's last episode of its trial (the score after adaptation)."""
-    keys = [*RUN_KEYS, "env_steps", "task_id"]
-    last = task_scores.groupby(keys, dropna=False, sort=False, observed=True)["episode"].transform("max")
+    """Keep each trial's last episode."""
+    last = task_scores.groupby(TRIAL_KEYS, dropna=False, sort=False, observed=True)["episode"].transform(
+        "max"
+    )
     return task_scores.loc[task_scores["episode"] == last].reset_index(drop=True)
 
 
 def evaluation_scores(df: Table, split: str = "meta_test") -> pd.DataFrame:
-    """One row per (run, env_steps): the mean over tasks of the last-episode score.
+    """One row per (run, env_steps): the mean over trials of the last-episode score.
 
-    Columns: ``method, suite, run_id, seed, env_steps, score`` (string columns as plain strings).
+    Columns: ``method, suite, run_id, seed, env_steps, score, n_trials`` (string columns as plain strings).
     """
     last = last_episode(task_episode_scores(df, split))
-    out = last.groupby([*RUN_KEYS, "env_steps"], sort=True, observed=True)["value"].mean()
-    return plain(out.rename("score").reset_index())
+    grouped = last.groupby([*RUN_KEYS, "env_steps"], sort=True, observed=True)["value"]
+    out = pd.DataFrame({"score": grouped.mean(), "n_trials": grouped.size()}).reset_index()
+    return plain(out)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Where runs end: the common final point
+
+
+def run_ends(df: Table) -> pd.DataFrame:
+    """Each run's last evaluated ``env_steps`` (any split): ``method, suite, run_id, seed,
+    last_env_steps``."""
+    rows = score_table(df).rows
+    ends = rows.groupby(RUN_KEYS, sort=True, observed=True)["env_steps"].max()
+    return plain(ends.rename("last_env_steps").reset_index())
+
+
+def common_points(df: Table) -> pd.DataFrame:
+    """Per suite: ``suite, common_env_steps`` (the last point every run reached), ``max_env_steps``,
+    ``n_runs``."""
+    ends = run_ends(df)
+    grouped = ends.groupby("suite", sort=True)["last_env_steps"]
+    out = pd.DataFrame(
+        {"common_env_steps": grouped.min(), "max_env_steps": grouped.max(), "n_runs": grouped.size()}
+    )
+    return out.reset_index()
+
+
+def incomplete_runs(df: Table) -> pd.DataFrame:
+    """Runs that end before the last grid point of their suite, and where they are compared.
+
+    Columns: ``method, suite, run_id, seed, last_env_steps, suite_max_env_steps, compared_at``.
+    """
+    ends = run_ends(df).merge(common_points(df), on="suite")
+    short = ends[ends["last_env_steps"] < ends["max_env_steps"]]
+    out = short.rename(columns={"max_env_steps": "suite_max_env_steps", "common_env_steps": "compared_at"})
+    columns = ["method", "suite", "run_id", "seed", "last_env_steps", "suite_max_env_steps", "compared_at"]
+    return out[columns].reset_index(drop=True)
+
+
+def at_common_point(frame: pd.DataFrame, common: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``frame`` (one per run and env_steps) at each run's latest grid point not after its suite's
+    common final point."""
+    limits = common.set_index("suite")["common_env_steps"]
+    frame = frame[frame["env_steps"] <= frame["suite"].astype(str).map(limits).to_numpy()]
+    last = frame.groupby(RUN_KEYS, sort=False, observed=True)["env_steps"].transform("max")
+    return frame.loc[frame["env_steps"] == last].reset_index(drop=True)
 
 
 def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows at each run's last ``env_steps`` grid point."""
+    """Rows at each run's own last ``env_steps`` grid point (for per-run views such as traces)."""
     last = frame.groupby(RUN_KEYS, sort=False, observed=True)["env_steps"].transform("max")
     return frame.loc[frame["env_steps"] == last].reset_index(drop=True)
 
 
 def final_scores(df: Table, split: str = "meta_test") -> pd.DataFrame:
-    """Each run's final score: columns ``method, suite, run_id, seed, env_steps, score``."""
-    return final_rows(evaluation_scores(df, split))
+    """Each run's score at its suite's common final point: ``method, suite, run_id, seed, env_steps,
+    score, n_trials``."""
+    table = score_table(df)
+    return at_common_point(evaluation_scores(table, split), common_points(table))
+
+
+def final_trials(df: Table, split: str = "meta_test") -> pd.DataFrame:
+    """Each trial's last-episode score at its suite's common final point (one row per run and trial)."""
+    table = score_table(df)
+    trials = plain(last_episode(task_episode_scores(table, split)))
+    return at_common_point(trials, common_points(table))
+
+
+def degenerate_suites(final: pd.DataFrame) -> dict[str, float]:
+    """Suites where every run of every method has the same final score (e.g. 0 % success everywhere):
+    suite -> that score. Nothing can be ranked there; aggregates leave them out."""
+    out = {}
+    for suite, group in final.groupby("suite", sort=True):
+        scores = group["score"].to_numpy(dtype=np.float64)
+        if scores.size and np.ptp(scores) <= 1e-12 * max(1.0, float(np.abs(scores).max())):
+            out[str(suite)] = float(scores[0])
+    return out
 
 
 def plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns back to plain strings (small frames; simpler to filter and merge)."""
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype(str)
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+            if column != "task_name":
+                frame[column] = frame[column].astype(str)
     return frame
-
-
-# --------------------------------------------------------------------------------------------------------
-# Normalisation across suites
-
-
-def normalize(final: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Put every suite's final scores on one scale, so that suites can be aggregated.
-
-    ``normalized = (score - low) / (high - low)`` per suite, where
-
-    * Meta-World suites: ``low = 0 %`` and ``high = 100 %`` success (the success rate is already a
-      normalised score);
-    * other suites: ``low`` = the mean final score of the ``random`` method if the table has it, else the
-      lowest mean final score of any method; ``high`` = the highest mean final score of any method.
-
-    A suite whose ``high`` equals its ``low`` cannot be normalised and is left out (listed in the returned
-    references with ``usable = False``).
-
-    Returns:
-        ``(scores, references)``: ``final`` with a ``normalized`` column (usable suites only), and one row
-        per suite with ``suite, low, low_from, high, high_from, usable``.
-    """
-    refs = []
-    for suite, group in final.groupby("suite", sort=True, observed=True):
-        if is_metaworld(str(suite)):
-            low, low_from, high, high_from = 0.0, "0 % success", 100.0, "100 % success"
-        else:
-            means = group.groupby("method", sort=True, observed=True)["score"].mean()
-            if "random" in means.index:
-                low, low_from = float(means["random"]), "random"
-            else:
-                low, low_from = float(means.min()), f"lowest method ({means.idxmin()})"
-            high, high_from = float(means.max()), f"best method ({means.idxmax()})"
-        usable = bool(high - low > 1e-12 * max(1.0, abs(high), abs(low)))
-        refs.append(
-            {
-                "suite": suite,
-                "low": low,
-                "low_from": low_from,
-                "high": high,
-                "high_from": high_from,
-                "usable": usable,
-            }
-        )
-    references = pd.DataFrame(refs, columns=["suite", "low", "low_from", "high", "high_from", "usable"])
-    scores = final.merge(references[references["usable"]][["suite", "low", "high"]], on="suite", how="inner")
-    scores["normalized"] = (scores["score"] - scores["low"]) / (scores["high"] - scores["low"])
-    return scores.drop(columns=["low", "high"]), references
 
 
 def common_suites(scores: pd.DataFrame, methods: list[str]) -> list[str]:
@@ -241,3 +294,15 @@ def per_suite_arrays(scores: pd.DataFrame, method: str, suites: list[str], colum
     """One array of run scores per suite (in ``suites`` order) for ``method``: the stats module's layout."""
     mine = scores[scores["method"] == method]
     return [mine.loc[mine["suite"] == suite, column].to_numpy(dtype=np.float64) for suite in suites]
+
+
+def paired_by_seed(final: pd.DataFrame, method: str, versus: str) -> pd.DataFrame:
+    """Per suite and seed, ``method``'s final score minus ``versus``'s (seeds both ran; within a seed
+    both faced the same tasks and reset states). Columns ``suite, seed, score, versus_score,
+    difference``."""
+    mine = final.loc[final["method"] == method, ["suite", "seed", "score"]]
+    theirs = final.loc[final["method"] == versus, ["suite", "seed", "score"]]
+    both = mine.merge(theirs, on=["suite", "seed"], suffixes=("", "_versus"))
+    both = both.rename(columns={"score_versus": "versus_score"})
+    both["difference"] = both["score"] - both["versus_score"]
+    return both.sort_values(["suite", "seed"], kind="mergesort").reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Helpers shared by the figure modules: confidence bands over runs and drawing one method's curve."""
+"""Helpers shared by the figure modules: Student-t bands over runs and drawing one method's curve."""
 
 from __future__ import annotations
 
@@ -8,47 +8,98 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis import stats
+from analysis import stats, tables
 from analysis.style import (
     BAND_ALPHA,
     MethodStyle,
     empty_figure,
+    format_steps,
     legend_below,
+    line_kwargs,
     method_styles,
     panel_grid,
+    runs_note,
     suite_order,
 )
 
-BAND_COLUMNS = ["n_runs", "mean", "ci_low", "ci_high"]
+BAND_COLUMNS = ["n_runs", "mean", "ci_low", "ci_high", "interval"]
+RANDOM = "random"
 
 
-def mean_over_runs(
-    frame: pd.DataFrame, by: list[str], value: str, *, seed: int, reps: int, figure: str
-) -> pd.DataFrame:
-    """Mean of ``value`` over the rows (one per run) of each ``by`` group, with a 95 % percentile-bootstrap
-    interval over runs. Each group's bootstrap is seeded from ``seed`` and the group's key, so a group's
-    interval does not depend on which other groups (methods, suites) are in the table."""
+def interval_name(n: int) -> str:
+    """What the interval in a CSV row is: a Student-t interval over ``n`` runs, or none at ``n`` = 1."""
+    return f"95% Student-t over {n} runs" if n >= 2 else "none (1 run)"
+
+
+def mean_over_runs(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
+    """Mean of ``value`` over the rows (one per run) of each ``by`` group, with a 95 % Student-t interval
+    over runs (NaN bounds and ``interval = "none (1 run)"`` for a single run)."""
     rows = []
     for key, group in frame.groupby(by, sort=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
         values = group[value].to_numpy(dtype=np.float64)
-        ci = stats.mean_ci(values, seed=stats.derive_seed(seed, figure, *map(str, key)), reps=reps)
-        rows.append((*key, values.size, ci.point, ci.low, ci.high))
+        ci = stats.t_interval(values)
+        rows.append((*key, values.size, ci.point, ci.low, ci.high, interval_name(values.size)))
     return pd.DataFrame(rows, columns=[*by, *BAND_COLUMNS])
 
 
-def draw_band(ax, x, band: pd.DataFrame, style: MethodStyle, *, label: str | None, **line_kwargs):
-    """A mean line with its shaded interval; returns the line (for the legend)."""
-    (line,) = ax.plot(x, band["mean"], color=style.color, label=label, **line_kwargs)
-    ax.fill_between(x, band["ci_low"], band["ci_high"], color=style.color, alpha=BAND_ALPHA, linewidth=0)
+def draw_band(ax, x, band: pd.DataFrame, style: MethodStyle, *, label: str | None, markers: bool = True):
+    """A mean line with its shaded interval (none where the interval is NaN); returns the line."""
+    (line,) = ax.plot(x, band["mean"], label=label, **line_kwargs(style, markers=markers))
+    low, high = band["ci_low"].to_numpy(dtype=float), band["ci_high"].to_numpy(dtype=float)
+    if np.isfinite(low).any():
+        ax.fill_between(x, low, high, color=style.color, alpha=BAND_ALPHA, linewidth=0)
     return line
 
 
-def suite_panels(bands: pd.DataFrame, x: str, *, label_axes: Callable[..., None], title: str) -> Figure:
+def draw_random_reference(ax, level: float, low: float, high: float, style: MethodStyle):
+    """The random policy as a horizontal reference line (it does not learn), with its interval if any."""
+    line = ax.axhline(level, color=style.color, linestyle=style.linestyle, linewidth=1.2, zorder=1)
+    if np.isfinite(low) and np.isfinite(high):
+        ax.axhspan(low, high, color=style.color, alpha=0.12, linewidth=0, zorder=0)
+    return line
+
+
+def random_levels(scores: pd.DataFrame, group: list[str]) -> pd.DataFrame:
+    """The random method's level per ``group``: per run the mean over all its evaluations, then the mean and
+    Student-t interval over runs. Columns ``group + BAND_COLUMNS``."""
+    rand = scores[scores["method"] == RANDOM]
+    per_run = rand.groupby([*group, "run_id"], sort=True, observed=True)["score"].mean().reset_index()
+    return mean_over_runs(per_run, group, "score")
+
+
+def fix_score_axis(ax, suite: str) -> None:
+    """Success rates on a fixed [0, 100] axis, so that panels and figures compare at a glance."""
+    if tables.is_success(suite):
+        ax.set_ylim(-2.0, 102.0)
+
+
+def panel_title(suite: str, bands: pd.DataFrame, steps: float | None = None) -> str:
+    """``suite``, its budget in env steps and the runs per method, for every panel title."""
+    mine = bands[bands["suite"] == suite]
+    runs = mine.groupby("method", observed=True)["n_runs"].max()
+    budget = steps if steps is not None else mine["env_steps"].max() if "env_steps" in mine else None
+    parts = [suite]
+    if budget is not None and np.isfinite(budget):
+        parts.append(f"{format_steps(float(budget))} env steps")
+    parts.append(f"{runs_note(runs.to_numpy())}/method")
+    return " · ".join(parts)
+
+
+def suite_panels(
+    bands: pd.DataFrame,
+    x: str,
+    *,
+    label_axes: Callable[..., None],
+    title: str,
+    random: pd.DataFrame | None = None,
+    budgets: dict[str, float] | None = None,
+) -> Figure:
     """One panel per suite and one banded line per method over ``bands[x]``, with one legend below.
 
-    ``label_axes(ax, suite)`` labels each panel's axes; a table without meta_test rows gets a figure that
-    says so. Call inside :func:`analysis.style.plot_style`.
+    ``random`` (suite-level rows of :func:`random_levels`) draws the random policy as a horizontal
+    reference instead of a curve. ``label_axes(ax, suite)`` labels each panel's axes; a table without
+    rows gets a figure that says so. Call inside :func:`analysis.style.plot_style`.
     """
     suites = suite_order(bands["suite"].unique())
     if not suites:
@@ -58,14 +109,26 @@ def suite_panels(bands: pd.DataFrame, x: str, *, label_axes: Callable[..., None]
     legend: dict[str, object] = {}
     for ax, suite in zip(axes, suites, strict=True):
         for method, style in styles.items():
+            if method == RANDOM and random is not None:
+                level = random[random["suite"] == suite]
+                if not level.empty:
+                    row = level.iloc[0]
+                    line = draw_random_reference(ax, row["mean"], row["ci_low"], row["ci_high"], style)
+                    legend.setdefault(method, line)
+                continue
             band = bands[(bands["suite"] == suite) & (bands["method"] == method)]
             if band.empty:
                 continue
-            line = draw_band(ax, band[x].to_numpy(dtype=float), band, style, label=style.label, marker="o")
+            line = draw_band(ax, band[x].to_numpy(dtype=float), band, style, label=style.label)
             legend.setdefault(method, line)
-        ax.set_title(suite)
+        ax.set_title(panel_title(suite, bands, (budgets or {}).get(suite)), fontsize=9)
         label_axes(ax, suite)
+        fix_score_axis(ax, suite)
     ordered = [m for m in styles if m in legend]
-    legend_below(fig, [legend[m] for m in ordered], [styles[m].label for m in ordered])
+    labels = [
+        styles[m].label + (" (mean of all evaluations)" if m == RANDOM and random is not None else "")
+        for m in ordered
+    ]
+    legend_below(fig, [legend[m] for m in ordered], labels)
     fig.suptitle(title)
     return fig

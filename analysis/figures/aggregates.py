@@ -1,12 +1,18 @@
-"""Aggregates across suites (the metric set of rliable, Agarwal et al. 2021).
+"""Aggregates across suites (the metric set of rliable, Agarwal et al. 2021), on fixed references.
 
-From each run's final meta-test score, normalised per suite (:func:`analysis.tables.normalize`: Meta-World
-success rate as a fraction; other suites ``(score - random) / (best - random)``), on the suites that every
-method has run:
+From each run's final meta-test score (at its suite's common final point), normalised per suite with the
+fixed references of :mod:`analysis.references` (0 = the random policy, 1 = a documented upper reference), on
+the suites that every method has run, that have an upper reference, and on which the methods do not all
+score the same (a degenerate suite, e.g. 0 % success everywhere, ranks nothing and is left out):
 
-* ``aggregates``: median, IQM, mean and optimality gap (to 1.0) with 95 % stratified-bootstrap CIs;
-* ``probability_of_improvement``: ``P(TrMRL > X)`` for every other method X, with 95 % CIs;
-* ``performance_profiles``: the fraction of runs whose normalised score exceeds ``tau``, with 95 % bands.
+* ``aggregates``: median, IQM, mean and optimality gap (to 1.0), each with a 95 % interval from rliable's
+  stratified bootstrap over runs x suites read as a standard error with the small-sample correction of
+  :func:`analysis.stats.aggregate_ci` (the plain percentile interval covers ~75 % at 3 runs);
+* ``probability_of_improvement``: on *paired* data (within a seed all methods face the same tasks and reset
+  states), the fraction of (suite, seed) pairs in which TrMRL beats the other method (ties count 1/2), with an
+  exact Clopper-Pearson 95 % interval on that count;
+* ``performance_profiles``: the fraction of runs whose normalised score exceeds ``tau``, a step function,
+  with exact Clopper-Pearson 95 % bands on the count of runs.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import references as references_module
 from analysis import stats, tables
 from analysis.style import (
     BAND_ALPHA,
     empty_figure,
     legend_below,
+    line_kwargs,
     method_order,
     method_styles,
     new_figure,
     plot_style,
+    runs_note,
     save_figure,
     write_csv,
 )
@@ -41,17 +50,62 @@ METRIC_TITLES = {
     "optimality_gap": "Optimality gap",
 }
 N_TAUS = 101
+INTERVAL = "95% stratified bootstrap SE x Student-t (small-sample corrected)"
 
 
-def normalized_final_scores(df: tables.Table) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
-    """``(scores, references, methods, suites)``: normalised final scores, the per-suite normalisation
-    references, the methods in legend order and the suites every method has run."""
+def suite_status(final: pd.DataFrame, refs: dict[str, references_module.Reference]) -> pd.DataFrame:
+    """Per suite: its references, whether it is degenerate, and whether (and why not) it is aggregated.
+
+    Columns ``suite, metric, lower, upper, upper_kind, degenerate, methods, aggregated, reason``.
+    """
+    methods = method_order(final["method"].unique())
+    common = set(tables.common_suites(final, methods))
+    degenerate = tables.degenerate_suites(final)
+    rows = []
+    for suite in sorted(final["suite"].unique()):
+        ref = refs.get(suite)
+        reason = ""
+        if ref is None:
+            reason = "no references for this suite in analysis/references.csv"
+        elif not ref.usable:
+            reason = "no documented upper reference"
+        elif suite in degenerate:
+            reason = f"degenerate: every run of every method scores {degenerate[suite]:.4g}"
+        elif suite not in common:
+            reason = "not run by every method"
+        have = sorted(final.loc[final["suite"] == suite, "method"].unique())
+        rows.append(
+            {
+                "suite": suite,
+                "metric": tables.score_metric(suite),
+                "lower": ref.lower if ref else np.nan,
+                "upper": ref.upper if ref and ref.upper is not None else np.nan,
+                "upper_kind": ref.upper_kind if ref else "none",
+                "degenerate": suite in degenerate,
+                "methods": " ".join(have),
+                "aggregated": not reason,
+                "reason": reason or "aggregated",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def normalized_final_scores(
+    df: tables.Table, refs: dict[str, references_module.Reference] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """``(scores, status, methods, suites)``: final scores with a ``normalized`` column (suites with usable
+    references), the per-suite status, the methods in legend order and the aggregated suites."""
+    refs = references_module.load() if refs is None else refs
     final = tables.final_scores(tables.score_table(df), "meta_test")
-    scores, references = tables.normalize(final)
-    methods = method_order(scores["method"].unique())
-    suites = tables.common_suites(scores, methods)
-    references = references.assign(aggregated=references["suite"].isin(suites))
-    return scores, references, methods, suites
+    status = suite_status(final, refs)
+    usable = {s: r for s, r in refs.items() if r.usable}
+    scores = final[final["suite"].isin(usable)].copy()
+    lower = scores["suite"].map({s: r.lower for s, r in usable.items()})
+    upper = scores["suite"].map({s: r.upper for s, r in usable.items()})
+    scores["normalized"] = (scores["score"] - lower) / (upper - lower)
+    methods = method_order(final["method"].unique())
+    suites = status.loc[status["aggregated"], "suite"].tolist()
+    return scores, status, methods, suites
 
 
 @dataclass(frozen=True)
@@ -61,127 +115,183 @@ class Aggregates:
     methods: list[str]
     """Methods in legend order."""
     suites: list[str]
-    """The suites aggregated over (every method has run them and they could be normalised)."""
+    """The suites aggregated over."""
     tables: dict[str, pd.DataFrame]
     """Tables named after their CSV files."""
 
 
+def paired_poi(final: pd.DataFrame, reference: str, other: str, suites: list[str]) -> tuple:
+    """``(n_pairs, wins, probability, ci_low, ci_high)``: ``reference`` beating ``other`` on paired seeds."""
+    pairs = tables.paired_by_seed(final[final["suite"].isin(suites)], reference, other)
+    if pairs.empty:
+        return 0, 0.0, np.nan, np.nan, np.nan
+    diff = pairs["difference"].to_numpy()
+    wins = float(np.sum(diff > 0) + 0.5 * np.sum(diff == 0))
+    low, high = stats.clopper_pearson(wins, diff.size)
+    return diff.size, wins, wins / diff.size, float(low), float(high)
+
+
 def compute(
-    df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS, reference: str = REFERENCE
+    df: tables.Table,
+    *,
+    seed: int = 0,
+    reps: int = stats.DEFAULT_REPS,
+    reference: str = REFERENCE,
+    refs: dict[str, references_module.Reference] | None = None,
 ) -> Aggregates:
     """All numbers of the three aggregate figures (bootstraps seeded per method and metric)."""
-    scores, references, methods, suites = normalized_final_scores(df)
+    scores, status, methods, suites = normalized_final_scores(df, refs)
     aggregate_rows, poi_rows, profile_rows = [], [], []
     if suites:
         arrays = {m: tables.per_suite_arrays(scores, m, suites, "normalized") for m in methods}
-        n_runs = {m: int(sum(a.size for a in arrays[m])) for m in methods}
         for method in methods:
+            n_runs = int(sum(a.size for a in arrays[method]))
             for metric, statistic in stats.AGGREGATES.items():
-                ci = stats.bootstrap_ci(
+                ci = stats.aggregate_ci(
                     arrays[method],
                     statistic,
                     seed=stats.derive_seed(seed, "aggregates", method, metric),
                     reps=reps,
                 )
+                interval = INTERVAL if np.isfinite(ci.low) else "none (a suite has 1 run)"
                 aggregate_rows.append(
-                    (metric, method, len(suites), n_runs[method], ci.point, ci.low, ci.high)
+                    (metric, method, len(suites), n_runs, ci.point, ci.low, ci.high, interval)
                 )
         if reference in methods:
+            final = tables.final_scores(tables.score_table(df), "meta_test")
             for other in methods:
-                if other == reference:
-                    continue
-                ci = stats.bootstrap_ci_pair(
-                    arrays[reference],
-                    arrays[other],
-                    seed=stats.derive_seed(seed, "poi", reference, other),
-                    reps=reps,
-                )
-                poi_rows.append((reference, other, len(suites), ci.point, ci.low, ci.high))
+                if other != reference:
+                    n_pairs, wins, p, low, high = paired_poi(final, reference, other, suites)
+                    interval = f"95% Clopper-Pearson over {n_pairs} paired (suite, seed) comparisons"
+                    poi_rows.append((reference, other, len(suites), n_pairs, wins, p, low, high, interval))
         pooled = np.concatenate([np.concatenate(a) for a in arrays.values()])
         low = min(0.0, float(np.floor(pooled.min() * 10) / 10))
         high = max(1.0, float(np.ceil(pooled.max() * 10) / 10))
         taus = np.linspace(low, high, N_TAUS)
         for method in methods:
-            profile, lo, hi = stats.performance_profile(
-                arrays[method], taus, seed=stats.derive_seed(seed, "profile", method), reps=reps
-            )
-            profile_rows += list(zip([method] * N_TAUS, taus, profile, lo, hi, strict=True))
+            runs = np.concatenate(arrays[method])
+            above = (runs[None, :] > taus[:, None]).sum(axis=1)
+            lo, hi = stats.clopper_pearson(above, runs.size)
+            fraction = above / runs.size
+            interval = f"95% Clopper-Pearson over {runs.size} (run, suite) scores"
+            profile_rows += [
+                (method, t, f, a, b, runs.size, interval)
+                for t, f, a, b in zip(taus, fraction, lo, hi, strict=True)
+            ]
     numbers = {
         "aggregates": pd.DataFrame(
             aggregate_rows,
-            columns=["metric", "method", "n_suites", "n_runs", "estimate", "ci_low", "ci_high"],
+            columns=["metric", "method", "n_suites", "n_runs", "estimate", "ci_low", "ci_high", "interval"],
         ),
         "probability_of_improvement": pd.DataFrame(
-            poi_rows, columns=["method_x", "method_y", "n_suites", "probability", "ci_low", "ci_high"]
+            poi_rows,
+            columns=[
+                "method_x",
+                "method_y",
+                "n_suites",
+                "n_pairs",
+                "wins",
+                "probability",
+                "ci_low",
+                "ci_high",
+                "interval",
+            ],
         ),
         "performance_profiles": pd.DataFrame(
-            profile_rows, columns=["method", "tau", "fraction_above", "ci_low", "ci_high"]
+            profile_rows,
+            columns=["method", "tau", "fraction_above", "ci_low", "ci_high", "n_scores", "interval"],
         ),
-        "normalization": references,
+        "normalization": status,
     }
     return Aggregates(methods, suites, numbers)
 
 
 def _suites_note(suites: list[str], width: int = 70) -> str:
-    note = f"normalized final meta-test scores over {len(suites)} suite(s): {', '.join(suites)}"
+    note = (
+        f"normalized final meta-test scores (0 = random, 1 = upper reference) over {len(suites)} suite(s): "
+    )
+    note += ", ".join(suites)
     return "\n".join(textwrap.wrap(note, width, break_on_hyphens=False))
 
 
 def _interval_figure(table: pd.DataFrame, methods: list[str], styles, suites: list[str]):
-    fig = new_figure(10.0, 0.9 + 0.38 * len(methods))
+    fig = new_figure(10.0, 1.1 + 0.38 * len(methods))
     axes = fig.subplots(1, len(METRIC_TITLES), sharey=True, squeeze=False)[0]
     for ax, (metric, title) in zip(axes, METRIC_TITLES.items(), strict=True):
         rows = table[table["metric"] == metric].set_index("method")
         for y, method in enumerate(methods):
             row, color = rows.loc[method], styles[method].color
-            ax.barh(
-                y, row["ci_high"] - row["ci_low"], left=row["ci_low"], height=0.6, color=color, alpha=0.75
-            )
-            ax.vlines(row["estimate"], y - 0.3, y + 0.3, color="black", linewidth=1.2)
+            if np.isfinite(row["ci_low"]):
+                ax.barh(
+                    y, row["ci_high"] - row["ci_low"], left=row["ci_low"], height=0.6, color=color, alpha=0.6
+                )
+            ax.plot(row["estimate"], y, marker=styles[method].marker or "|", color="black", markersize=6)
         ax.set_title(title)
         ax.set_xlabel("normalized score" + (" (lower is better)" if metric == "optimality_gap" else ""))
         ax.grid(axis="y", visible=False)
-    axes[0].set_yticks(range(len(methods)), [styles[m].label for m in methods])
+    labels = [
+        f"{styles[m].label} ({runs_note([table.loc[table['method'] == m, 'n_runs'].max()])})" for m in methods
+    ]
+    axes[0].set_yticks(range(len(methods)), labels)
     axes[0].invert_yaxis()
-    fig.suptitle(f"Aggregate metrics with 95 % stratified-bootstrap CIs\n{_suites_note(suites, 110)}")
+    fig.suptitle(f"Aggregate metrics, 95 % intervals (small-sample corrected)\n{_suites_note(suites, 110)}")
     return fig
 
 
 def _poi_figure(table: pd.DataFrame, styles, suites: list[str]):
     others = table["method_y"].tolist()
-    fig = new_figure(6.0, 1.1 + 0.38 * len(others))
+    fig = new_figure(6.4, 1.3 + 0.38 * len(others))
     ax = fig.add_subplot()
     for y, (_, row) in enumerate(table.iterrows()):
         color = styles[row["method_y"]].color
-        ax.barh(y, row["ci_high"] - row["ci_low"], left=row["ci_low"], height=0.6, color=color, alpha=0.75)
-        ax.vlines(row["probability"], y - 0.3, y + 0.3, color="black", linewidth=1.6)
+        if np.isfinite(row["ci_low"]):
+            ax.barh(y, row["ci_high"] - row["ci_low"], left=row["ci_low"], height=0.6, color=color, alpha=0.6)
+            ax.vlines(row["probability"], y - 0.3, y + 0.3, color="black", linewidth=1.6)
     reference = styles[table["method_x"].iloc[0]].label
-    ax.set_yticks(range(len(others)), [f"{reference} vs {styles[m].label}" for m in others])
+    ax.set_yticks(
+        range(len(others)),
+        [
+            f"{reference} vs {styles[m].label} ({n} pairs)"
+            for m, n in zip(others, table["n_pairs"], strict=True)
+        ],
+    )
     ax.invert_yaxis()
     ax.axvline(0.5, color="0.4", linestyle="--", linewidth=1.0)
     ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel(f"probability of improvement P({reference} > X)")
+    ax.set_xlabel(f"P({reference} > X) on paired (suite, seed) final scores")
     ax.grid(axis="y", visible=False)
-    ax.set_title(f"Probability of improvement, 95 % CIs\n{_suites_note(suites)}", fontsize=9)
+    ax.set_title(f"Probability of improvement, exact 95 % intervals\n{_suites_note(suites)}", fontsize=9)
     return fig
 
 
 def _profile_figure(table: pd.DataFrame, methods: list[str], styles, suites: list[str]):
-    fig = new_figure(6.0, 4.2)
+    fig = new_figure(6.0, 4.4)
     ax = fig.add_subplot()
     handles = []
     for method in methods:
         rows = table[table["method"] == method]
         style = styles[method]
-        (line,) = ax.plot(rows["tau"], rows["fraction_above"], color=style.color, label=style.label)
+        kwargs = line_kwargs(style, markers=False)
+        (line,) = ax.step(rows["tau"], rows["fraction_above"], where="post", label=style.label, **kwargs)
         ax.fill_between(
-            rows["tau"], rows["ci_low"], rows["ci_high"], color=style.color, alpha=BAND_ALPHA, linewidth=0
+            rows["tau"],
+            rows["ci_low"],
+            rows["ci_high"],
+            step="post",
+            color=style.color,
+            alpha=BAND_ALPHA,
+            linewidth=0,
         )
         handles.append(line)
-    ax.set_xlabel(r"normalized score $\tau$")
+    ax.set_xlabel(r"normalized score $\tau$ (0 = random, 1 = upper reference)")
     ax.set_ylabel(r"fraction of runs with score > $\tau$")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title(f"Performance profiles (score distributions), 95 % CIs\n{_suites_note(suites)}", fontsize=9)
+    n = int(table["n_scores"].max())
+    ax.set_title(
+        f"Performance profiles, exact 95 % bands (up to {n} runs x suites per method)\n"
+        + _suites_note(suites),
+        fontsize=9,
+    )
     legend_below(fig, handles, [styles[m].label for m in methods], ncols=min(len(methods), 4))
     return fig
 
@@ -195,7 +305,7 @@ def make(
     result = compute(df, seed=seed, reps=reps)
     numbers, methods, suites = result.tables, result.methods, result.suites
     styles = method_styles(methods)
-    nothing = "no suite that every method has run could be normalized" if not suites else None
+    nothing = "no suite can be aggregated (see normalization.csv for why)" if not suites else None
     paths: list[Path] = []
     with plot_style():
         fig = (

@@ -1,14 +1,18 @@
 """Out of distribution: score against the task parameter, meta-test and ood tasks side by side.
 
 One panel per suite that has an ``ood`` split and a scalar ``task_param`` (e.g. HalfCheetahVel's target
-velocity: meta-test U[0, 3], ood U[3, 4]); suites without either are skipped. Scores are each task's
-last-episode score at each run's final grid point.
+velocity: meta-test U[0, 3], ood U[3, 4]); suites without either are skipped. Each trial's last-episode
+score at the suite's common final point, **minus the random policy's score on the same trial** (same seed,
+split and task, so the same goal and reset state) where the table has random runs: halfcheetah-vel's return
+falls by about 200 per m/s of target velocity for every policy, and the raw view hides method differences
+under that slope. The paper's other OOD view, ood return against training env steps, is
+``ood_sample_efficiency`` (:mod:`analysis.figures.sample_efficiency`).
 
 Task parameters usually differ between seeds (each seed draws its own tasks), so tasks are grouped on the
 parameter axis before averaging over runs: if a split has at most :data:`MAX_EXACT` distinct parameter
 values they are used as they are, otherwise the split's range is cut into equal-width bins (about
 :data:`TARGET_BINS` over the suite's whole range) and a point is drawn at each bin's centre. Per run, the
-tasks in a bin are averaged; the figure shows the mean over runs with a 95 % percentile-bootstrap band.
+tasks in a bin are averaged; the figure shows the mean over runs with a 95 % Student-t band over runs.
 Empty bins break the line. The meta-train range is shaded: the range in :data:`analysis.style.TRAIN_RANGES`
 for known suites, else the range of ``meta_train``/``meta_test`` parameters in the table minus the ood range.
 """
@@ -23,8 +27,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis import stats, tables
-from analysis.figures._common import draw_band, mean_over_runs
+from analysis.figures._common import RANDOM, draw_band, mean_over_runs, panel_title
 from analysis.style import (
+    METHODS,
     TRAIN_RANGES,
     empty_figure,
     legend_below,
@@ -41,15 +46,23 @@ NAME = "ood"
 SPLITS = ("meta_test", "ood")
 MAX_EXACT = 24
 TARGET_BINS = 16
-LINESTYLES = {"meta_test": ("-", "o"), "ood": ("--", "s")}
 
 
-def _bin_edges(values: np.ndarray, share: float) -> np.ndarray | None:
-    """Bin edges for one split's parameters, or ``None`` to use the distinct values as they are."""
+def _bin_edges(part: pd.DataFrame, share: float) -> np.ndarray | None:
+    """Bin edges for one split's parameters, or ``None`` to use the distinct values as they are.
+
+    Distinct values are kept only when there are few and every run has them (two-task suites such as
+    halfcheetah-dir). Otherwise there are at most half as many bins as a run has tasks, so that most bins
+    hold tasks of every run (a bin with one run has no interval, one with two a very wide one).
+    """
+    values = part["task_param"].to_numpy(dtype=np.float64)
     distinct = np.unique(values)
-    if distinct.size <= MAX_EXACT:
+    runs = part["run_id"].nunique()
+    runs_per_value = part.groupby("task_param")["run_id"].nunique()
+    if distinct.size <= MAX_EXACT and (runs_per_value == runs).all():
         return None
-    n_bins = max(3, round(TARGET_BINS * share))
+    tasks_per_run = int(part.groupby("run_id").size().median())
+    n_bins = max(1, min(round(TARGET_BINS * share), tasks_per_run // 2))
     return np.linspace(distinct[0], distinct[-1], n_bins + 1)
 
 
@@ -61,7 +74,7 @@ def _assign_bins(tasks: pd.DataFrame) -> pd.DataFrame:
         span = max(float(np.ptp(params)), 1e-12)
         for _, part in in_suite.groupby("split", sort=True, observed=True):
             values = part["task_param"].to_numpy(dtype=np.float64)
-            edges = _bin_edges(values, float(np.ptp(values)) / span)
+            edges = _bin_edges(part, float(np.ptp(values)) / span)
             if edges is None:
                 low = high = centre = values
             else:
@@ -108,48 +121,72 @@ def train_ranges(df: tables.Table, suites: list[str]) -> pd.DataFrame:
 
 
 def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS) -> pd.DataFrame:
-    """The plotted numbers: ``suite, score, split, method, param, param_low, param_high, env_steps,
-    n_runs, n_tasks, mean, ci_low, ci_high``."""
+    """The plotted numbers: ``suite, score, relative_to, split, method, param, param_low, param_high,
+    env_steps, n_runs, n_tasks, mean, ci_low, ci_high, interval``.
+
+    Where the suite has random runs, every trial's score is paired with the random policy's score on the
+    same trial (same seed, split and task: the same goal and reset state) and the difference is plotted
+    (``relative_to = "random"``); elsewhere the raw score (``relative_to = "none"``).
+    """
     df = tables.score_table(df)
-    frames = []
-    for split in SPLITS:
-        tasks = tables.final_rows(tables.last_episode(tables.task_episode_scores(df, split)))
-        frames.append(tasks.assign(split=split))
-    tasks = tables.plain(pd.concat(frames, ignore_index=True))
+    frames = [tables.final_trials(df, split).assign(split=split) for split in SPLITS]
+    tasks = pd.concat(frames, ignore_index=True)
     tasks = tasks[tasks["task_param"].notna()]
     with_ood = set(tasks.loc[tasks["split"] == "ood", "suite"].astype(str))
     tasks = tasks[tasks["suite"].isin(sorted(with_ood))]
-    columns = [
-        "suite",
-        "score",
-        "split",
-        "method",
-        "param",
-        "param_low",
-        "param_high",
-        "env_steps",
-        "n_runs",
-        "n_tasks",
-        "mean",
-        "ci_low",
-        "ci_high",
-    ]
     if tasks.empty:
-        return pd.DataFrame(columns=columns)
-    tasks = _assign_bins(tasks.assign(task_param=tasks["task_param"].astype("float64")))
-    bin_keys = ["split", "param", "param_low", "param_high"]
+        return pd.DataFrame(columns=COLUMNS)
+    keys = ["suite", "split", "seed", "trial", "task_id"]
+    floor = tasks.loc[tasks["method"] == RANDOM, [*keys, "value"]].rename(columns={"value": "random_value"})
+    floor = floor.groupby(keys, dropna=False, sort=False).mean().reset_index()
+    has_random = set(floor["suite"])
+    tasks = tasks.merge(floor, on=keys, how="left")
+    relative = tasks["suite"].isin(has_random)
+    tasks = tasks[~relative | (tasks["method"] != RANDOM)]
+    relative = tasks["suite"].isin(has_random)
+    # A trial random did not play (another seed) has no partner: it is dropped from the difference view.
+    tasks = tasks[~relative | tasks["random_value"].notna()]
+    relative = tasks["suite"].isin(has_random)
+    tasks = tasks.assign(
+        value=np.where(relative, tasks["value"] - tasks["random_value"], tasks["value"]),
+        relative_to=np.where(relative, RANDOM, "none"),
+        task_param=tasks["task_param"].astype("float64"),
+    )
+    if tasks.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    tasks = _assign_bins(tasks)
+    bin_keys = ["relative_to", "split", "param", "param_low", "param_high"]
     per_run = tasks.groupby([*tables.RUN_KEYS, *bin_keys], sort=True, observed=True).agg(
         score=("value", "mean"), n_tasks=("value", "size"), env_steps=("env_steps", "max")
     )
     per_run = per_run.reset_index()
-    group = ["suite", "split", "method", "param", "param_low", "param_high"]
-    bands = mean_over_runs(per_run, group, "score", seed=seed, reps=reps, figure=NAME)
+    group = ["suite", "relative_to", "split", "method", "param", "param_low", "param_high"]
+    bands = mean_over_runs(per_run, group, "score")
     extra = per_run.groupby(group, sort=True, observed=True).agg(
         n_tasks=("n_tasks", "sum"), env_steps=("env_steps", "max")
     )
     bands = bands.merge(extra.reset_index(), on=group, how="left")
     bands["score"] = [tables.score_name(str(s)) for s in bands["suite"]]
-    return bands[columns]
+    return bands[COLUMNS]
+
+
+COLUMNS = [
+    "suite",
+    "score",
+    "relative_to",
+    "split",
+    "method",
+    "param",
+    "param_low",
+    "param_high",
+    "env_steps",
+    "n_runs",
+    "n_tasks",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "interval",
+]
 
 
 def _with_gaps(band: pd.DataFrame) -> pd.DataFrame:
@@ -171,13 +208,18 @@ def _with_gaps(band: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _ylabel(suite: str, relative: bool) -> str:
+    name = tables.score_name(suite)
+    return f"{name} minus random's, same task" if relative else f"{name} (no random runs to subtract)"
+
+
 def make(
     df: tables.Table, out_dir: str | Path, seed: int = 0, reps: int = stats.DEFAULT_REPS, *, pdf: bool = True
 ) -> list[Path]:
     """Write ``ood.{png,pdf,csv}`` and ``ood_train_ranges.csv`` into ``out_dir``; returns the paths."""
     out_dir = Path(out_dir)
     df = tables.score_table(df)
-    bands = compute(df, seed=seed, reps=reps)
+    bands = compute(df)
     suites = suite_order(bands["suite"].unique())
     ranges = train_ranges(df, suites)
     styles = method_styles(bands["method"].unique())
@@ -185,45 +227,52 @@ def make(
         if not suites:
             fig = empty_figure("no suite has ood tasks with a task parameter in the results table")
         else:
-            fig, axes = panel_grid(len(suites), panel_width=4.2)
+            fig, axes = panel_grid(len(suites), panel_width=4.4, panel_height=3.0)
             legend: dict[str, object] = {}
             for ax, suite in zip(axes, suites, strict=True):
+                mine = bands[bands["suite"] == suite]
+                relative = bool((mine["relative_to"] == RANDOM).any())
                 for low, high in ranges.loc[ranges["suite"] == suite, ["low", "high"]].itertuples(
                     index=False
                 ):
-                    ax.axvspan(low, high, color="0.85", alpha=0.6, linewidth=0, zorder=0)
+                    ax.axvspan(low, high, color="0.88", linewidth=0, zorder=0)
+                if relative:
+                    ax.axhline(0.0, color=styles.get(RANDOM, METHODS[RANDOM]).color, linewidth=1.0)
                 for method, style in styles.items():
                     for split in SPLITS:
-                        mask = (
-                            (bands["suite"] == suite)
-                            & (bands["method"] == method)
-                            & (bands["split"] == split)
-                        )
-                        band = _with_gaps(bands[mask].sort_values("param"))
+                        band = mine[(mine["method"] == method) & (mine["split"] == split)]
+                        band = _with_gaps(band.sort_values("param"))
                         if band.empty:
                             continue
-                        linestyle, marker = LINESTYLES[split]
                         x = band["param"].to_numpy(dtype=float)
-                        line = draw_band(
-                            ax, x, band, style, label=style.label, linestyle=linestyle, marker=marker
-                        )
+                        line = draw_band(ax, x, band, style, label=style.label)
+                        if split == "ood":
+                            line.set_markerfacecolor(style.color)  # filled markers: ood tasks
                         legend.setdefault(method, line)
-                ax.set_title(suite)
+                steps = mine["env_steps"].max()
+                ax.set_title(panel_title(suite, mine, steps), fontsize=9)
                 ax.set_xlabel(task_parameter_label(suite))
-                ax.set_ylabel(tables.score_name(suite).replace("return", "return (final checkpoint)"))
+                ax.set_ylabel(_ylabel(suite, relative))
             ordered = [m for m in styles if m in legend]
             key = [
-                Line2D([], [], color="0.3", linestyle="-", marker="o"),
-                Line2D([], [], color="0.3", linestyle="--", marker="s"),
-                Patch(color="0.85", alpha=0.6),
+                Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="white"),
+                Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="0.3"),
+                Patch(color="0.88"),
+                Line2D([], [], color=METHODS[RANDOM].color, linewidth=1.0),
             ]
             legend_below(
                 fig,
                 [legend[m] for m in ordered],
                 [styles[m].label for m in ordered],
-                key=(key, ["meta-test tasks", "ood tasks", "meta-train range"]),
+                key=(
+                    key,
+                    ["meta-test tasks (open)", "ood tasks (filled)", "meta-train range", "Random (0)"],
+                ),
             )
-            fig.suptitle("Out of distribution: score against the task parameter (mean over seeds, 95 % CI)")
+            fig.suptitle(
+                "Out of distribution: final score minus the random policy's on the same task, against the "
+                "task parameter\n(mean over runs, 95 % Student-t band over runs)"
+            )
         paths = save_figure(fig, out_dir, NAME, pdf=pdf)
     paths.append(write_csv(bands, out_dir, NAME, ["suite", "split", "method", "param"]))
     paths.append(write_csv(ranges, out_dir, "ood_train_ranges", ["suite", "low"]))

@@ -1,8 +1,12 @@
-"""Sample efficiency (the paper's main curves): meta-test score against environment steps.
+"""Sample efficiency (the paper's main curves): score against environment steps, on meta_test and on ood.
 
-One panel per suite, one line per method at that method's own ``env_steps`` grid points (no
-interpolation), the mean over runs with a 95 % percentile-bootstrap band over runs (seeds). The score is
-the meta-test return (success rate in percent for Meta-World) after adaptation; see :mod:`analysis.tables`.
+* ``sample_efficiency``: one panel per suite, meta-test score, one line per method at that method's own
+  ``env_steps`` grid points (no interpolation); mean over runs with a 95 % Student-t band over runs (no band
+  from a single run). The random policy does not learn: it is drawn as a horizontal reference at the mean of
+  all its evaluations. The score is the last episode's return (success rate in percent for Meta-World) of
+  each trial; see :mod:`analysis.tables`.
+* ``ood_sample_efficiency``: the paper's OOD curve (return on the ood tasks against training env steps),
+  beside the meta-test curve of the same suite, for every suite with an ``ood`` split.
 """
 
 from __future__ import annotations
@@ -12,28 +16,94 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import stats, tables
-from analysis.figures._common import mean_over_runs, suite_panels
-from analysis.style import plot_style, save_figure, steps_axis, write_csv
+from analysis.figures._common import (
+    RANDOM,
+    draw_band,
+    draw_random_reference,
+    fix_score_axis,
+    mean_over_runs,
+    panel_title,
+    random_levels,
+    suite_panels,
+)
+from analysis.style import (
+    empty_figure,
+    legend_below,
+    method_styles,
+    new_figure,
+    plot_style,
+    save_figure,
+    steps_axis,
+    suite_order,
+    write_csv,
+)
 
 NAME = "sample_efficiency"
+OOD_NAME = "ood_sample_efficiency"
+SPLITS = ("meta_test", "ood")
 
 
-def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS) -> pd.DataFrame:
-    """The plotted numbers: ``suite, score, method, env_steps, n_runs, mean, ci_low, ci_high``."""
-    scores = tables.evaluation_scores(tables.score_table(df), "meta_test")
-    bands = mean_over_runs(
-        scores, ["suite", "method", "env_steps"], "score", seed=seed, reps=reps, figure=NAME
-    )
-    bands.insert(1, "score", [tables.score_name(str(s)) for s in bands["suite"]])
+def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS, split: str = "meta_test"):
+    """The plotted numbers: ``suite, split, score, method, env_steps, n_runs, mean, ci_low, ci_high,
+    interval`` (``seed`` and ``reps`` are unused: Student-t intervals need no resampling)."""
+    scores = tables.evaluation_scores(tables.score_table(df), split)
+    bands = mean_over_runs(scores, ["suite", "method", "env_steps"], "score")
+    bands.insert(1, "split", split)
+    bands.insert(2, "score", [tables.score_name(str(s)) for s in bands["suite"]])
     return bands
+
+
+def _random(df: tables.ScoreTable, split: str) -> pd.DataFrame:
+    return random_levels(tables.evaluation_scores(df, split), ["suite"])
+
+
+def _ood_figure(bands: pd.DataFrame, randoms: dict[str, pd.DataFrame]):
+    suites = suite_order(bands.loc[bands["split"] == "ood", "suite"].unique())
+    if not suites:
+        return empty_figure("no suite has ood evaluations in the results table")
+    styles = method_styles(bands["method"].unique())
+    fig = new_figure(8.4, 2.9 * len(suites) + 0.6)
+    grid = fig.subplots(len(suites), 2, squeeze=False)
+    legend: dict[str, object] = {}
+    for row, suite in zip(grid, suites, strict=True):
+        for ax, split in zip(row, SPLITS, strict=True):
+            mine = bands[(bands["suite"] == suite) & (bands["split"] == split)]
+            for method, style in styles.items():
+                if method == RANDOM:
+                    level = randoms[split]
+                    level = level[level["suite"] == suite]
+                    if not level.empty:
+                        r = level.iloc[0]
+                        legend.setdefault(
+                            method, draw_random_reference(ax, r["mean"], r["ci_low"], r["ci_high"], style)
+                        )
+                    continue
+                band = mine[mine["method"] == method]
+                if not band.empty:
+                    x = band["env_steps"].to_numpy(dtype=float)
+                    legend.setdefault(method, draw_band(ax, x, band, style, label=style.label))
+            ax.set_title(f"{split.replace('_', '-')}: " + panel_title(suite, mine), fontsize=9)
+            ax.set_ylabel(tables.score_label(suite, split))
+            steps_axis(ax)
+            fix_score_axis(ax, suite)
+    ordered = [m for m in styles if m in legend]
+    labels = [styles[m].label + (" (mean of all evaluations)" if m == RANDOM else "") for m in ordered]
+    legend_below(fig, [legend[m] for m in ordered], labels)
+    fig.suptitle("Sample efficiency on meta-test and on ood tasks (mean over runs, 95 % Student-t band)")
+    return fig
 
 
 def make(
     df: tables.Table, out_dir: str | Path, seed: int = 0, reps: int = stats.DEFAULT_REPS, *, pdf: bool = True
 ) -> list[Path]:
-    """Write ``sample_efficiency.{png,pdf,csv}`` into ``out_dir``; returns the paths."""
+    """Write ``sample_efficiency`` and ``ood_sample_efficiency`` (PNG, PDF, CSV) into ``out_dir``."""
     out_dir = Path(out_dir)
-    bands = compute(df, seed=seed, reps=reps)
+    df = tables.score_table(df)
+    bands = compute(df)
+    ood_bands = pd.concat([bands, compute(df, split="ood")], ignore_index=True)
+    ood_suites = set(ood_bands.loc[ood_bands["split"] == "ood", "suite"])
+    ood_bands = ood_bands[ood_bands["suite"].isin(ood_suites)]
+    randoms = {split: _random(df, split) for split in SPLITS}
 
     def label_axes(ax, suite: str) -> None:
         ax.set_ylabel(tables.score_label(suite))
@@ -44,8 +114,11 @@ def make(
             bands,
             "env_steps",
             label_axes=label_axes,
-            title="Sample efficiency on meta-test tasks (mean over seeds, 95 % bootstrap CI)",
+            title="Sample efficiency on meta-test tasks (mean over runs, 95 % Student-t band over runs)",
+            random=randoms["meta_test"],
         )
         paths = save_figure(fig, out_dir, NAME, pdf=pdf)
+        paths += save_figure(_ood_figure(ood_bands, randoms), out_dir, OOD_NAME, pdf=pdf)
     paths.append(write_csv(bands, out_dir, NAME, ["suite", "method", "env_steps"]))
+    paths.append(write_csv(ood_bands, out_dir, OOD_NAME, ["suite", "split", "method", "env_steps"]))
     return paths

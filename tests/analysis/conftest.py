@@ -78,7 +78,9 @@ def make_synthetic_table(
                                             split,
                                             s,
                                             env_steps,
+                                            task_id,  # trial: one trial per task here
                                             task_id,
+                                            None,  # task_name: these suites have no classes
                                             episode,
                                             param,
                                             metric,

@@ -8,16 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import report, stats, tables
+from analysis import references, report, stats, tables
 from analysis.figures import FIGURES, aggregates, ood, sample_efficiency
 from analysis.style import FALLBACK_PALETTE, METHODS, method_styles
 from benchmark.errors import ResultsSchemaError
 
 REPS = 200
 PLOTS = {
-    "sample_efficiency": ["sample_efficiency"],
+    "sample_efficiency": ["sample_efficiency", "ood_sample_efficiency"],
     "fast_adaptation": ["fast_adaptation"],
     "ood": ["ood"],
+    "per_class": ["per_class_success"],
+    "paired": ["paired_differences"],
     "aggregates": ["aggregates", "probability_of_improvement", "performance_profiles"],
 }
 
@@ -62,11 +64,11 @@ def test_outputs_are_byte_identical_across_runs(built, synthetic_table, tmp_path
         assert path.read_bytes() == (tmp_path / path.name).read_bytes(), f"{path.name} differs between runs"
 
 
-def test_a_different_seed_changes_intervals_not_estimates(built, synthetic_table, tmp_path):
+def test_a_different_seed_changes_bootstrap_intervals_not_estimates(built, synthetic_table, tmp_path):
     out, _ = built
-    sample_efficiency.make(synthetic_table, tmp_path, seed=1, reps=REPS, pdf=False)
-    a, b = read(out, "sample_efficiency"), read(tmp_path, "sample_efficiency")
-    pd.testing.assert_series_equal(a["mean"], b["mean"])
+    aggregates.make(synthetic_table, tmp_path, seed=1, reps=REPS, pdf=False)
+    a, b = read(out, "aggregates"), read(tmp_path, "aggregates")
+    pd.testing.assert_series_equal(a["estimate"], b["estimate"])
     assert not a["ci_low"].equals(b["ci_low"])
 
 
@@ -158,18 +160,22 @@ def test_ood_training_range_from_the_table_excludes_a_held_out_sector():
     assert ranges[["low", "high"]].to_numpy().tolist() == [[0.1, 3.0], [3.9, 6.0]]
 
 
-def test_aggregates_normalize_by_random_and_best(built):
+def test_aggregates_normalize_by_fixed_references(built):
     out, _ = built
     norm = read(out, "normalization").set_index("suite")
-    assert norm.loc["halfcheetah-vel", "low_from"] == "random"
-    assert norm.loc["ml1-push", "high"] == 100
+    refs = references.load()
+    for suite in ("halfcheetah-vel", "ml1-push", "point-nav"):
+        assert norm.loc[suite, "lower"] == pytest.approx(refs[suite].lower, rel=1e-5)
+    assert norm.loc["ml1-push", "upper"] == 100 and norm.loc["halfcheetah-vel", "upper"] == 0
+    assert norm["aggregated"].all()
     agg = read(out, "aggregates")
     assert set(agg["metric"]) == set(stats.AGGREGATES)
+    assert agg["interval"].str.contains("Student-t").all()
     mean = agg[agg["metric"] == "mean"].set_index("method")["estimate"]
     assert mean["trmrl"] > mean["rl2"] > mean["random"]
     poi = read(out, "probability_of_improvement")
     assert set(poi["method_x"]) == {"trmrl"} and set(poi["method_y"]) == {"rl2", "my_agent", "random"}
-    assert poi["probability"].between(0, 1).all()
+    assert poi["probability"].between(0, 1).all() and (poi["n_pairs"] == 9).all()  # 3 suites x 3 seeds
     profiles = read(out, "performance_profiles")
     for _, profile in profiles.groupby("method"):
         assert (np.diff(profile.sort_values("tau")["fraction_above"]) <= 0).all()  # non-increasing in tau
@@ -183,14 +189,15 @@ def test_adding_a_method_leaves_other_intervals_unchanged(synthetic_table):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_single_seed_gives_bands_equal_to_the_curve(make_table, tmp_path):
+def test_a_single_seed_prints_no_interval(make_table, tmp_path):
     df = make_table(seeds=1, tasks=2, episodes=2)
     written = build_all(df, tmp_path, pdf=False, only=("sample_efficiency", "fast_adaptation", "ood"))
     assert all(p.exists() for p in written)
     for name in ("sample_efficiency", "fast_adaptation", "ood", "final_numbers"):
         table = read(tmp_path, name)
-        np.testing.assert_allclose(table["ci_low"], table["mean"], rtol=1e-6)
-        np.testing.assert_allclose(table["ci_high"], table["mean"], rtol=1e-6)
+        assert table["ci_low"].isna().all() and table["ci_high"].isna().all(), name
+        assert set(table["interval"]) == {"none (1 run)"}, name
+    assert "(no interval)" in (tmp_path / "report.md").read_text()
 
 
 def test_a_method_missing_a_suite(synthetic_table, tmp_path):
@@ -202,7 +209,7 @@ def test_a_method_missing_a_suite(synthetic_table, tmp_path):
     assert "point-nav" not in set(curves.loc[curves["method"] == "my_agent", "suite"])
     agg = read(tmp_path, "aggregates")
     assert set(agg["n_suites"]) == {2}  # aggregates compare on the suites every method has run
-    assert "not run by every method" in (tmp_path / "report.md").read_text()
+    assert "not run by every method" in read(tmp_path, "normalization")["reason"].tolist()
 
 
 def test_tables_without_ood_or_trmrl_give_placeholder_figures(synthetic_table, tmp_path):
@@ -214,13 +221,12 @@ def test_tables_without_ood_or_trmrl_give_placeholder_figures(synthetic_table, t
     assert not read(tmp_path, "aggregates").empty
 
 
-def test_single_method_cannot_be_normalized_but_still_plots(synthetic_table, tmp_path):
+def test_a_single_method_is_normalized_by_the_fixed_references(synthetic_table, tmp_path):
     df = synthetic_table[synthetic_table["method"] == "rl2"].reset_index(drop=True)
     build_all(df, tmp_path, pdf=False, only=("aggregates",))
     norm = read(tmp_path, "normalization").set_index("suite")
-    assert not norm.loc["halfcheetah-vel", "usable"]  # low == high with one method
-    assert norm.loc["ml1-push", "usable"]  # success rate has fixed references
-    assert set(read(tmp_path, "aggregates")["n_suites"]) == {1}
+    assert norm["aggregated"].all()  # fixed references: one method is enough
+    assert set(read(tmp_path, "aggregates")["n_suites"]) == {3}
 
 
 def test_a_malformed_table_is_a_clear_error(synthetic_table, tmp_path):
