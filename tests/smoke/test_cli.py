@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmark.results.schema import read_table
+from benchmark.results.schema import read_table, read_traces
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,7 +60,12 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
     ).stdout
     assert "completed" in out
     (run_dir,) = runs.iterdir()
-    assert {p.name for p in run_dir.iterdir()} == {"metrics.csv", "manifest.json", "checkpoint.pt"}
+    assert {p.name for p in run_dir.iterdir()} == {
+        "metrics.csv",
+        "traces.csv",
+        "manifest.json",
+        "checkpoint.pt",
+    }
     assert (
         "already completed"
         in cli(
@@ -71,6 +76,8 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
     assert "merged 1 runs" in cli("results", "--runs-dir", str(runs), "--out", str(table_path)).stdout
     table = read_table(table_path)
     assert set(table["suite"]) == {suite} and set(table["method"]) == {"random"}
+    traces = read_traces(tmp_path / "traces.parquet")  # beside the results table (issue #8)
+    assert set(traces["env_steps"]) == {table["env_steps"].max()}  # the final evaluation point
     assert (pd.read_parquet(table_path)["env_steps"] >= 0).all()
 
 
@@ -100,6 +107,10 @@ def test_sweep_runs_a_grid_in_parallel_and_resumes(tmp_path):
         (("sweep", "--suites", "nope"), "unknown suite 'nope'"),
         (("sweep", "--executor", "cloud", "--suites", "point-nav"), "unknown executor 'cloud'"),
         (("frobnicate",), "invalid choice"),
+        (("run", "--method", "random", "--suite", "point-nav", "--device", "tpu"), "unknown device"),
+        (("run", "--method", "random", "--suite", "point-nav", "--eval-tasks", "0"), "must be positive"),
+        (("run", "--method", "trmrl", "--suite", "point-nav", "--set", "discount=1.5"), "discount"),
+        (("run", "--method", "trmrl", "--suite", "point-nav", "--set", "policy_lr=-1"), "policy_lr"),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):

@@ -15,7 +15,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from baselines.rl2.agent import RL2Agent, RL2LstmPolicy, TrialInfoForSB3
 from baselines.rl2.config import RL2Config, default_config
 from benchmark import registry
-from benchmark.agent import MetaAgent, TrainingContext, TrialPlan
+from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.results.store import METRICS_FILE
@@ -265,3 +265,13 @@ def test_quick_and_smoke_configs_are_smaller():
         default_config("point-nav", "huge")
     with pytest.raises(ValueError, match="meta_batch"):
         RL2Config(meta_batch=0)
+
+
+def test_policy_learns_one_log_std_per_action_dimension():
+    """Issue #8, defect 2: garage learns a log-std per action dimension; SB3's head already does."""
+    from benchmark.suites import make_suite
+
+    suite = make_suite("halfcheetah-vel", 0)
+    spec = EnvSpec.from_suite(suite)
+    agent = RL2Agent(RL2Agent.default_config("halfcheetah-vel", "smoke"), spec, seed=0)
+    assert agent.policy.log_std.shape == (spec.act_dim,) == (6,)

@@ -128,3 +128,37 @@ def test_grid_points_crossed_in_one_iteration_are_evaluated_once_at_the_largest(
     assert [e["grid_env_steps"] for e in evaluations] == [0, 200]
     assert evaluations[1]["skipped_grid_points"] == [100] and evaluations[1]["actual_env_steps"] >= 200
     assert sorted(pd.read_csv(outcome.run_dir / "metrics.csv")["env_steps"].unique()) == [0, 200]
+
+
+def test_eval_options_runtime_and_exploration_are_resolved_and_recorded(tmp_path):
+    from benchmark.agent import Runtime
+
+    spec, config = resolve_run("random", "point-nav", 0, "smoke", eval_tasks=3, eval_episodes=4)
+    assert (spec.eval.num_tasks, spec.eval.episodes, spec.eval.exploration_episodes) == (3, 4, 0)
+    assert spec.eval.action_mode == "mean"
+    assert resolve_run("random", "ml1-push", 0, "smoke")[0].eval.action_mode == "sample"
+    other, _ = resolve_run(
+        "random", "point-nav", 0, "smoke", eval_tasks=3, eval_episodes=4, eval_exploration=1
+    )
+    assert other.eval.exploration_episodes == 1 and other.run_id != spec.run_id
+    with pytest.raises(BenchmarkError, match="exploration_episodes"):
+        resolve_run("random", "point-nav", 0, "smoke", eval_episodes=2, eval_exploration=3)
+    outcome = execute_run(spec, config, tmp_path, progress=False, runtime=Runtime("cpu", 1))
+    manifest = json.loads((outcome.run_dir / "manifest.json").read_text())
+    assert manifest["runtime"] == {"device": "cpu", "threads": 1}  # recorded, not hashed into run_id
+    traces = pd.read_csv(outcome.run_dir / "traces.csv")
+    assert set(traces["env_steps"]) == {spec.eval_grid[-1]}
+    assert len(traces) == 3 * 3 * 4 * 20  # splits x trials x episodes x horizon
+
+
+@pytest.mark.metaworld
+def test_ml45_evaluation_covers_every_class_and_names_it(tmp_path):
+    """Issue #8, done-when: `run --method random --suite ml45 --profile smoke --eval-tasks 10`."""
+    spec, config = resolve_run("random", "ml45", 0, "smoke", budget_env_steps=10, eval_tasks=10)
+    outcome = execute_run(spec, config, tmp_path, progress=False)
+    metrics = read_run_metrics(outcome.run_dir)
+    final = metrics[metrics["env_steps"] == metrics["env_steps"].max()]
+    classes = final.groupby("split")["task_name"].nunique()
+    assert classes["meta_test"] == 5 and classes["meta_train"] == 10
+    assert final["task_name"].str.endswith("-v3").all()
+    assert (outcome.run_dir / "traces.csv").exists()

@@ -2,6 +2,7 @@
 checkpoints, configuration table and determinism."""
 
 import dataclasses
+import math
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import torch
 from agents.trmrl.agent import TrMRLAgent
 from agents.trmrl.config import PAPER_CONFIGS, TrMRLConfig, default_config, validate_for_suite
 from benchmark import registry
-from benchmark.agent import MetaAgent, TrainingContext, TrialPlan
+from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
 from benchmark.profiles import get_profile
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites import SUITES
@@ -260,3 +261,13 @@ def test_token_normalisation_learns_from_training_only_and_round_trips():
     clone.begin_trial(TrialPlan(2, 2))
     agent.begin_trial(TrialPlan(2, 2))
     np.testing.assert_array_equal(agent.act(obs, True), clone.act(obs, True))
+
+
+def test_policy_learns_one_log_std_per_action_dimension():
+    """Issue #8, defect 2: a scalar log-std before; garage's GaussianMLPBaseModule keeps one per dimension."""
+    from benchmark.suites import make_suite
+
+    spec = EnvSpec.from_suite(make_suite("halfcheetah-vel", 0))
+    agent = TrMRLAgent(default_config("halfcheetah-vel", "paper"), spec, seed=0)
+    assert agent.policy.head.log_std.shape == (6,)
+    assert torch.allclose(agent.policy.head.log_std, torch.full((6,), math.log(0.2)))
