@@ -123,8 +123,10 @@ def _interval(mean: float, low: float, high: float, digits: int) -> str:
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    def cells(row: list[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+
+    return [cells(header), "|" + "|".join(["---"] * len(header)) + "|"] + [cells(row) for row in rows]
 
 
 def _final_table(numbers: pd.DataFrame) -> list[str]:
