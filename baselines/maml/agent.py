@@ -171,7 +171,9 @@ class MAMLAgent:
                     if not is_batched(params):
                         params = expand_params(params, tasks)
                     params = adapt(params, [data], cfg.inner_lr, self._min_log_std)
+                update_started = time.perf_counter()
                 stats = self._meta_update(inner_batches, data)
+                stats["update_seconds"] = time.perf_counter() - update_started
                 self.iterations += 1
                 self.last_stats = {
                     **stats,
