@@ -211,9 +211,12 @@ class TrainingContext:
         self.budget_env_steps = budget_env_steps
         self.runtime = runtime or Runtime()
         self.counter = StepCounter()
-        self._seeds = np.random.SeedSequence([seed, 0x7A1])  # independent of evaluation seeds
         # One task stream for every env handed out: class-stratified where the suite has classes.
         self.task_sampler = TaskSampler(suite.tasks(META_TRAIN), seed=[seed, 0x7A5])
+        # Every env and batch handed out, in order: their snapshots make a run resumable (issue #11).
+        self._envs: list[TrialEnv] = []
+        self._batches: list[TrialBatch] = []
+        self._pending: dict[str, Any] | None = None  # a loaded state, applied as the agent asks for envs
 
     @property
     def env_steps(self) -> int:
@@ -236,16 +239,22 @@ class TrainingContext:
         ``reset(options={"task_id": i})`` plays meta_train task ``i``. ``info["task_id"]`` names the task
         (an opaque id); its parameter is never revealed.
         """
-        seed = int(self._seeds.spawn(1)[0].generate_state(1)[0])
-        return make_trial_env(
+        index = len(self._envs)
+        # The k-th env's seed is the k-th child of one sequence, independent of evaluation seeds.
+        seed_sequence = np.random.SeedSequence([self.seed, 0x7A1], spawn_key=(index,))
+        env = make_trial_env(
             self._suite,
             self._suite.tasks(META_TRAIN),
             episodes_per_trial,
             self.counter,
-            seed,
+            int(seed_sequence.generate_state(1)[0]),
             sampler=self.task_sampler,
             reveal_task=False,
         )
+        self._envs.append(env)
+        if self._pending is not None and index < len(self._pending["envs"]):
+            env.restore(self._pending["envs"][index])
+        return env
 
     def trial_batch(
         self, num_trials: int, episodes_per_trial: int | None = None, autoreset: bool = True
@@ -256,7 +265,44 @@ class TrainingContext:
         wait until ``reset()``, so an iteration can collect exactly ``num_trials`` complete trials.
         """
         envs = [self.trial_env(episodes_per_trial) for _ in range(num_trials)]
-        return TrialBatch(envs, autoreset=autoreset)
+        batch = TrialBatch(envs, autoreset=autoreset)
+        index = len(self._batches)
+        self._batches.append(batch)
+        if self._pending is not None and index < len(self._pending["batches"]):
+            batch.restore(self._pending["batches"][index])
+        return batch
+
+    # ---- resume (issue #11) ----------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """The context's state at an agent's yield, or ``None`` if some env is mid-episode (not resumable).
+
+        A resumed run builds a fresh context, loads this, and starts the agent's ``meta_train`` again: the
+        agent asks for its envs and batches in the same order as before, and each one comes back in the
+        state it had (an env at an episode start replays its reset).
+        """
+        envs = [env.snapshot() for env in self._envs]
+        if any(snapshot is None for snapshot in envs):
+            return None
+        return {
+            "env_steps": self.counter.env_steps,
+            "task_sampler": self.task_sampler.state_dict(),
+            "envs": envs,
+            "batches": [batch.snapshot() for batch in self._batches],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Load a :meth:`state_dict`; call before the agent's ``meta_train`` asks for environments."""
+        if self._envs:
+            raise RuntimeError("load the context's state before handing out environments")
+        self.counter.env_steps = int(state["env_steps"])
+        self.task_sampler.load_state_dict(state["task_sampler"])
+        self._pending = state
+
+    @property
+    def resuming(self) -> bool:
+        """Whether this context continues a checkpointed run (agents then restore their loop's state)."""
+        return self._pending is not None
 
 
 @runtime_checkable

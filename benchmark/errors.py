@@ -10,3 +10,7 @@ class BenchmarkError(Exception):
 
 class ResultsSchemaError(BenchmarkError):
     """A results table (or metrics file) does not follow the tidy schema of ``benchmark.results.schema``."""
+
+
+class RunLockedError(BenchmarkError):
+    """A run folder is claimed by a live process (another run or sweep working on it)."""

@@ -11,7 +11,9 @@ resolved configuration, so a finished run is skipped on re-run; the :class:`~ben
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
+import inspect
 import json
 import os
 import platform
@@ -30,21 +32,29 @@ import numpy as np
 
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext
+from benchmark.checkpoint import safe_load
 from benchmark.config import apply_overrides, config_to_dict
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, RunLockedError
 from benchmark.profiles import get_profile
 from benchmark.protocol import EpisodeResult, EvalSettings, TrialTrace, evaluate
 from benchmark.results.store import (
     CHECKPOINT_FILE,
+    MANIFEST_FILE,
     METRICS_FILE,
+    PROGRESS_FILE,
+    RESUME_FILE,
     TRACES_FILE,
     MetricsWriter,
+    ProgressLog,
     TracesWriter,
     read_manifest,
+    truncate_rows,
     write_manifest,
 )
 from benchmark.suites import SUITES, check_suite_name, make_suite
 
+DEFAULT_CHECKPOINT_MINUTES = 10.0
+RESUME_VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS_DIR = REPO_ROOT / "results" / "runs"
 RECORDED_PACKAGES = (
@@ -162,10 +172,30 @@ def _resolve_eval(
 class RunOutcome:
     run_id: str
     run_dir: Path
-    status: str  # "completed" | "skipped"
+    status: str  # "completed" | "resumed" (completed after resuming) | "skipped"
     env_steps: int
     wall_s: float
     train_env_steps_per_s: float
+
+
+def capture_global_rngs() -> dict[str, Any]:
+    """The process-wide generators third-party code draws from (SB3 uses numpy's and torch's)."""
+    import torch
+
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(legacy=False),  # noqa: NPY002
+        "torch": torch.random.get_rng_state(),
+    }
+
+
+def restore_global_rngs(state: dict[str, Any]) -> None:
+    import torch
+
+    python_state = state["python"]
+    random.setstate((python_state[0], tuple(python_state[1]), python_state[2]))
+    np.random.set_state(state["numpy"])  # noqa: NPY002
+    torch.random.set_rng_state(state["torch"])
 
 
 def seed_everything(seed: int) -> None:
@@ -185,135 +215,283 @@ def execute_run(
     progress: bool = True,
     force: bool = False,
     runtime: Runtime | None = None,
+    checkpoint_minutes: float = DEFAULT_CHECKPOINT_MINUTES,
 ) -> RunOutcome:
     """Execute ``spec`` into ``runs_dir/<run_id>/`` and return what happened.
 
-    A completed run is skipped (unless ``force``); an incomplete one (crashed, killed) is moved aside to
-    ``runs_dir/.incomplete/`` and started again, so nothing is ever overwritten in place.
+    A completed run is skipped (unless ``force``, which moves it aside to ``runs_dir/.incomplete/`` and
+    starts again). An interrupted or crashed run resumes from its ``resume.pt``: the metrics rows written
+    after that checkpoint are dropped and training continues where it was, giving the same metrics as an
+    uninterrupted run. A run without a usable resume point is moved aside and started again, so nothing is
+    ever overwritten in place. The run is claimed for the whole call (:class:`RunClaim`): a live claim by
+    another process raises :class:`~benchmark.errors.RunLockedError`; a dead process's claim is taken over.
+
+    Args:
+        checkpoint_minutes: besides every evaluation point, write a resume point at the first agent yield
+            after this many minutes of training (0: at every yield).
     """
     runtime = runtime or Runtime()
+    if checkpoint_minutes < 0:
+        raise BenchmarkError(f"checkpoint interval must be >= 0 minutes, got {checkpoint_minutes}")
     run_dir = Path(runs_dir) / spec.run_id
-    if (run_dir / "manifest.json").exists():
-        previous = read_manifest(run_dir)
-        if previous.get("status") == "completed" and not force:
-            return RunOutcome(spec.run_id, run_dir, "skipped", int(previous.get("env_steps", 0)), 0.0, 0.0)
-        _move_aside(run_dir)
-    elif run_dir.exists():
-        _move_aside(run_dir)
-    run_dir.mkdir(parents=True)
+    with RunClaim(Path(runs_dir), spec.run_id):
+        resume_state: dict[str, Any] | None = None
+        if (run_dir / MANIFEST_FILE).exists():
+            previous = read_manifest(run_dir)
+            if previous.get("status") == "completed" and not force:
+                return RunOutcome(
+                    spec.run_id, run_dir, "skipped", int(previous.get("env_steps", 0)), 0.0, 0.0
+                )
+            if not force:
+                resume_state = _usable_resume_state(run_dir, spec, previous)
+            if resume_state is None:
+                _move_aside(run_dir)
+        elif run_dir.exists():
+            _move_aside(run_dir)
+        run = Run(spec, config, run_dir, runtime, checkpoint_minutes, progress)
+        return run.execute(resume_state)
 
-    manifest: dict[str, Any] = {
-        "run_id": spec.run_id,
-        "spec": spec.to_json(),
-        "status": "running",
-        "started_at": _now(),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "packages": _package_versions(),
-        "git": _git_state(),
-        "torch_threads": _torch_threads(),
-        "runtime": dataclasses.asdict(runtime),
-        "evaluations": [],
-    }
-    write_manifest(run_dir, manifest)
-    start = time.perf_counter()
-    train_seconds = 0.0
-    try:
-        seed_everything(spec.seed)
-        suite = make_suite(spec.suite, spec.seed)
-        env_spec = EnvSpec.from_suite(suite)
-        agent: MetaAgent = registry.load_method(spec.method)(config, env_spec, spec.seed, runtime)
-        ctx = TrainingContext(suite, env_spec, spec.seed, spec.budget_env_steps, runtime)
-        writer = MetricsWriter(run_dir / METRICS_FILE)
-        traces_writer = TracesWriter(run_dir / TRACES_FILE) if spec.eval.traces != "none" else None
-        final_point = spec.eval_grid[-1]
-        pending = list(spec.eval_grid)
-        bar = _progress_bar(spec, progress)
-        checkpointed_at = -1
 
-        def checkpoint() -> None:
-            nonlocal checkpointed_at
-            if ctx.env_steps != checkpointed_at:  # the agent only changes by training
-                _save_checkpoint(run_dir, agent, ctx.env_steps)
-                checkpointed_at = ctx.env_steps
+class Run:
+    """One run's training loop, evaluations, checkpoints and files; :func:`execute_run` is its entry."""
 
-        def evaluate_due() -> None:
-            # Several grid points crossed within one agent iteration are evaluated once, at the largest.
-            due = [p for p in pending if p <= ctx.env_steps]
-            if not due:
-                return
-            for point in due:
-                pending.remove(point)
-            eval_start = time.perf_counter()
-            bar.set_postfix_str(f"evaluating at {due[-1]:,} env steps")
-            record = spec.eval.traces == "all" or (spec.eval.traces == "final" and due[-1] == final_point)
-            traces: list[TrialTrace] | None = [] if record else None
-            results = evaluate(agent, suite, spec.eval, spec.seed, traces)
-            writer.append(_rows(spec, due[-1], results))
-            if traces_writer is not None and traces:
-                traces_writer.append(_trace_rows(spec, due[-1], traces))
-            manifest["evaluations"].append(
-                {
-                    "grid_env_steps": due[-1],
-                    "actual_env_steps": ctx.env_steps,
-                    "skipped_grid_points": due[:-1],
-                    "eval_s": round(time.perf_counter() - eval_start, 3),
-                }
+    def __init__(
+        self,
+        spec: RunSpec,
+        config: Any,
+        run_dir: Path,
+        runtime: Runtime,
+        checkpoint_minutes: float,
+        progress: bool,
+    ) -> None:
+        self.spec, self.config, self.run_dir, self.runtime = spec, config, run_dir, runtime
+        self.checkpoint_seconds = 60.0 * checkpoint_minutes
+        self.progress = progress
+        self.pending = list(spec.eval_grid)
+        self.train_seconds = 0.0
+        self.manifest: dict[str, Any] = {}
+
+    # ---- the loop ---------------------------------------------------------------------------------------
+
+    def execute(self, resume_state: dict[str, Any] | None) -> RunOutcome:
+        spec, run_dir = self.spec, self.run_dir
+        start = time.perf_counter()
+        if resume_state is None:
+            run_dir.mkdir(parents=True)
+            self.manifest = self._new_manifest()
+        else:
+            self.manifest = read_manifest(run_dir)
+            self.manifest.update(status="running", runtime=dataclasses.asdict(self.runtime))
+            self.manifest.setdefault("resumed", []).append(
+                {"at_env_steps": resume_state["env_steps"], "time": _now(), "host": socket.gethostname()}
             )
-            manifest["env_steps"] = ctx.env_steps
-            checkpoint()
-            write_manifest(run_dir, manifest)
-            bar.set_postfix_str("")
-
-        evaluate_due()  # the untrained agent, at env_steps = 0
-        training = agent.meta_train(ctx)
+        write_manifest(run_dir, self.manifest)
+        previous_wall = float(self.manifest.get("wall_s") or 0.0) if resume_state else 0.0
         try:
-            while not ctx.budget_exhausted:
-                tick = time.perf_counter()
-                try:
-                    next(training)
-                except StopIteration:
-                    break
-                train_seconds += time.perf_counter() - tick
-                bar.update(min(ctx.env_steps, spec.budget_env_steps) - bar.n)
-                evaluate_due()
-        finally:
-            close = getattr(training, "close", None)  # generators; a plain iterator has nothing to close
-            if close is not None:
-                close()
-            bar.close()
-        # An agent whose generator returned may have stepped since its last yield: evaluate what it reached.
-        evaluate_due()
-        if pending:
-            manifest["unreached_grid_points"] = pending
-        manifest.update(
-            status="completed",
-            finished_at=_now(),
-            env_steps=ctx.env_steps,
-            wall_s=round(time.perf_counter() - start, 3),
-            train_s=round(train_seconds, 3),
-            train_env_steps_per_s=round(ctx.env_steps / train_seconds, 1) if train_seconds > 0 else None,
+            seed_everything(spec.seed)
+            self.suite = make_suite(spec.suite, spec.seed)
+            env_spec = EnvSpec.from_suite(self.suite)
+            factory = registry.load_method(spec.method)
+            self.agent: MetaAgent = factory(self.config, env_spec, spec.seed, self.runtime)
+            self.ctx = TrainingContext(self.suite, env_spec, spec.seed, spec.budget_env_steps, self.runtime)
+            self.writer = MetricsWriter(run_dir / METRICS_FILE)
+            self.traces_writer = TracesWriter(run_dir / TRACES_FILE) if spec.eval.traces != "none" else None
+            self.progress_log = ProgressLog(run_dir / PROGRESS_FILE)
+            if resume_state is not None:
+                self._resume(resume_state)
+            self.bar = _progress_bar(
+                spec, self.progress, initial=min(self.ctx.env_steps, spec.budget_env_steps)
+            )
+            self._checkpointed_at = -1
+            self._last_resume_point = time.perf_counter()
+            self._evaluate_due()  # the untrained agent at env_steps = 0 (nothing when resuming)
+            training = self.agent.meta_train(self.ctx)
+            try:
+                while not self.ctx.budget_exhausted:
+                    tick = time.perf_counter()
+                    steps_before = self.ctx.env_steps
+                    try:
+                        next(training)
+                    except StopIteration:
+                        break
+                    elapsed = time.perf_counter() - tick
+                    self.train_seconds += elapsed
+                    self.bar.update(min(self.ctx.env_steps, spec.budget_env_steps) - self.bar.n)
+                    self._log_progress(self.ctx.env_steps - steps_before, elapsed)
+                    evaluated = self._evaluate_due()
+                    timed = time.perf_counter() - self._last_resume_point >= self.checkpoint_seconds
+                    if evaluated or timed:
+                        self._save_resume_point()
+            finally:
+                close = getattr(training, "close", None)  # generators; a plain iterator has nothing to close
+                if close is not None:
+                    close()
+                self.bar.close()
+                self.progress_log.close()
+            # An agent whose generator returned may have stepped since its last yield: evaluate that.
+            self._evaluate_due()
+            if self.pending:
+                self.manifest["unreached_grid_points"] = self.pending
+            train_s = self.train_seconds
+            self.manifest.update(
+                status="completed",
+                finished_at=_now(),
+                env_steps=self.ctx.env_steps,
+                wall_s=round(previous_wall + time.perf_counter() - start, 3),
+                train_s=round(train_s, 3),
+                train_env_steps_per_s=round(self.ctx.env_steps / train_s, 1) if train_s > 0 else None,
+            )
+            self._save_checkpoint()
+            write_manifest(run_dir, self.manifest)
+            (run_dir / RESUME_FILE).unlink(missing_ok=True)  # a finished run is never resumed
+        except BaseException as exc:
+            interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+            self.manifest.update(
+                status="interrupted" if interrupted else "failed",
+                finished_at=_now(),
+                error=f"{type(exc).__name__}: {exc}",
+                wall_s=round(previous_wall + time.perf_counter() - start, 3),
+            )
+            write_manifest(run_dir, self.manifest)
+            raise
+        return RunOutcome(
+            spec.run_id,
+            run_dir,
+            "resumed" if resume_state is not None else "completed",
+            self.manifest["env_steps"],
+            self.manifest["wall_s"],
+            self.manifest["train_env_steps_per_s"] or 0.0,
         )
-        checkpoint()
-        write_manifest(run_dir, manifest)
-    except BaseException as exc:
-        manifest.update(
-            status="failed",
-            finished_at=_now(),
-            error=f"{type(exc).__name__}: {exc}",
-            wall_s=round(time.perf_counter() - start, 3),
+
+    def _evaluate_due(self) -> bool:
+        """Evaluate if a grid point was crossed; several crossed in one iteration are evaluated once."""
+        spec, ctx = self.spec, self.ctx
+        due = [p for p in self.pending if p <= ctx.env_steps]
+        if not due:
+            return False
+        for point in due:
+            self.pending.remove(point)
+        eval_start = time.perf_counter()
+        self.bar.set_postfix_str(f"evaluating at {due[-1]:,} env steps")
+        record = spec.eval.traces == "all" or (spec.eval.traces == "final" and due[-1] == spec.eval_grid[-1])
+        traces: list[TrialTrace] | None = [] if record else None
+        results = evaluate(self.agent, self.suite, spec.eval, spec.seed, traces)
+        rows = self.writer.append(_rows(spec, due[-1], results))
+        trace_rows = 0
+        if self.traces_writer is not None and traces:
+            trace_rows = self.traces_writer.append(_trace_rows(spec, due[-1], traces))
+        self.manifest["evaluations"].append(
+            {
+                "grid_env_steps": due[-1],
+                "actual_env_steps": ctx.env_steps,
+                "skipped_grid_points": due[:-1],
+                "eval_s": round(time.perf_counter() - eval_start, 3),
+                "rows": rows,
+                "trace_rows": trace_rows,
+            }
         )
-        write_manifest(run_dir, manifest)
-        raise
-    return RunOutcome(
-        spec.run_id,
-        run_dir,
-        "completed",
-        manifest["env_steps"],
-        manifest["wall_s"],
-        manifest["train_env_steps_per_s"] or 0.0,
-    )
+        self.manifest["env_steps"] = ctx.env_steps
+        self._save_checkpoint()
+        write_manifest(self.run_dir, self.manifest)
+        self.bar.set_postfix_str("")
+        return True
+
+    def _log_progress(self, steps: int, seconds: float) -> None:
+        stats = getattr(self.agent, "last_stats", None) or getattr(self.agent, "training_stats", None) or {}
+        self.progress_log.append(
+            {
+                "env_steps": self.ctx.env_steps,
+                "wall_s": round(self.train_seconds, 3),
+                "env_steps_per_s": round(steps / seconds, 1) if seconds > 0 else None,
+                **{k: v for k, v in dict(stats).items() if isinstance(v, (int, float))},
+            }
+        )
+
+    # ---- files --------------------------------------------------------------------------------------------
+
+    def _new_manifest(self) -> dict[str, Any]:
+        return {
+            "run_id": self.spec.run_id,
+            "spec": self.spec.to_json(),
+            "status": "running",
+            "started_at": _now(),
+            "host": socket.gethostname(),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "packages": _package_versions(),
+            "git": _git_state(),
+            "torch_threads": _torch_threads(),
+            "runtime": dataclasses.asdict(self.runtime),
+            "evaluations": [],
+        }
+
+    def _save_checkpoint(self) -> None:
+        """The agent as evaluated (``checkpoint.pt``), without what only resuming needs (replay buffers)."""
+        if self.ctx.env_steps == self._checkpointed_at:  # the agent only changes by training
+            return
+        _save_checkpoint(self.run_dir, self.agent, self.ctx.env_steps)
+        self._checkpointed_at = self.ctx.env_steps
+
+    def _save_resume_point(self) -> None:
+        """Everything that decides the rest of the run, at an agent yield (``resume.pt``)."""
+        context = self.ctx.state_dict()
+        if context is None:  # some env is mid-episode: this yield cannot be resumed exactly
+            self.manifest["unresumable_yields"] = self.manifest.get("unresumable_yields", 0) + 1
+            return
+        import torch
+
+        state = {
+            "version": RESUME_VERSION,
+            "run_id": self.spec.run_id,
+            "env_steps": self.ctx.env_steps,
+            "agent": self.agent.state_dict(),
+            "context": context,
+            "rngs": capture_global_rngs(),
+            "pending": list(self.pending),
+            "evaluations": len(self.manifest["evaluations"]),
+            "train_seconds": self.train_seconds,
+            "progress_rows": self.progress_log.rows,
+        }
+        tmp = self.run_dir / (RESUME_FILE + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.run_dir / RESUME_FILE)
+        self._last_resume_point = time.perf_counter()
+
+    def _resume(self, state: dict[str, Any]) -> None:
+        """Load a resume point and cut every file back to what it had been when the point was written."""
+        evaluations = self.manifest["evaluations"][: int(state["evaluations"])]
+        self.manifest["evaluations"] = evaluations
+        truncate_rows(self.run_dir / METRICS_FILE, sum(int(e.get("rows", 0)) for e in evaluations))
+        if self.traces_writer is not None:
+            truncate_rows(self.run_dir / TRACES_FILE, sum(int(e.get("trace_rows", 0)) for e in evaluations))
+        truncate_rows(self.run_dir / PROGRESS_FILE, int(state.get("progress_rows", 0)))
+        self.progress_log.rows = int(state.get("progress_rows", 0))
+        self.agent.load_state_dict(state["agent"])
+        self.ctx.load_state_dict(state["context"])
+        restore_global_rngs(state["rngs"])
+        self.pending = [int(p) for p in state["pending"]]
+        self.train_seconds = float(state["train_seconds"])
+        self.manifest["env_steps"] = int(state["env_steps"])
+
+
+def _usable_resume_state(run_dir: Path, spec: RunSpec, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's resume point if it exists, loads safely and belongs to this spec; else ``None``."""
+    path = run_dir / RESUME_FILE
+    if not path.exists() or manifest.get("spec") != spec.to_json():
+        return None
+    try:
+        state = safe_load(path)
+    except Exception:  # a truncated or foreign file: start again (the old folder is kept aside)
+        return None
+    if (
+        not isinstance(state, dict)
+        or state.get("version") != RESUME_VERSION
+        or state.get("run_id") != spec.run_id
+    ):
+        return None
+    if len(manifest.get("evaluations", [])) < int(state.get("evaluations", 0)):
+        return None
+    return state
 
 
 def _rows(spec: RunSpec, env_steps: int, results: list[EpisodeResult]) -> list[dict[str, Any]]:
@@ -363,16 +541,21 @@ def _save_checkpoint(run_dir: Path, agent: MetaAgent, env_steps: int) -> None:
     import torch  # torch.save handles tensors and numpy state alike
 
     tmp = run_dir / (CHECKPOINT_FILE + ".tmp")
-    torch.save({"env_steps": env_steps, "agent": agent.state_dict()}, tmp)
+    torch.save({"env_steps": env_steps, "agent": _evaluation_state(agent)}, tmp)
     tmp.replace(run_dir / CHECKPOINT_FILE)
+
+
+def _evaluation_state(agent: MetaAgent) -> dict[str, Any]:
+    """The agent's state without replay buffers where it can leave them out (they live in resume.pt)."""
+    if "include_buffers" in inspect.signature(agent.state_dict).parameters:
+        return agent.state_dict(include_buffers=False)  # type: ignore[call-arg]
+    return agent.state_dict()
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load a run checkpoint; a missing or corrupt file raises a one-line :class:`BenchmarkError`."""
-    import torch
-
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = safe_load(path)  # weights_only: a checkpoint from elsewhere cannot run code
     except FileNotFoundError:
         raise BenchmarkError(f"{path}: no such checkpoint") from None
     except Exception as exc:  # torch raises many types for a truncated or foreign file
@@ -380,6 +563,43 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(checkpoint, dict) or "agent" not in checkpoint:
         raise BenchmarkError(f"{path}: not a run checkpoint (no 'agent' entry)")
     return checkpoint
+
+
+class RunClaim:
+    """An exclusive claim on one run folder for the life of a process (issue #11, concurrency).
+
+    ``runs_dir/.claims/<run_id>.lock`` is locked with ``flock``; the kernel drops the lock when its process
+    dies, however it dies, so a dead process's claim is simply taken over. The file names the holder (host
+    and PID) for the error message. ``flock`` on network filesystems depends on the mount: on a cluster,
+    put the runs folder on a filesystem with working locks (NFSv4, Lustre with ``flock``).
+    """
+
+    def __init__(self, runs_dir: Path, run_id: str) -> None:
+        self.path = runs_dir / ".claims" / f"{run_id}.lock"
+        self.run_id = run_id
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunClaim:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise BenchmarkError(f"cannot claim run {self.run_id} in {self.path.parent}: {exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunLockedError(f"run {self.run_id} is being executed by {holder}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"host {socket.gethostname()} pid {os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # releases the lock; the file stays (unlinking would race a new claimer)
+            self._fd = None
 
 
 def _move_aside(run_dir: Path) -> None:
@@ -390,11 +610,12 @@ def _move_aside(run_dir: Path) -> None:
     )
 
 
-def _progress_bar(spec: RunSpec, enabled: bool):
+def _progress_bar(spec: RunSpec, enabled: bool, initial: int = 0):
     from tqdm import tqdm
 
     return tqdm(
         total=spec.budget_env_steps,
+        initial=initial,
         desc=f"{spec.method} {spec.suite} s{spec.seed}",
         unit="step",
         unit_scale=True,

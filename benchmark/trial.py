@@ -14,8 +14,10 @@ hidden state survives inner episodes (ecosystem notes §3.2).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -120,6 +122,10 @@ class TrialEnv(gym.Env):
         self._episode_return = 0.0
         self._episode_success = False
         self._needs_reset = True
+        # For snapshots (resume, issue #11): the generator before the current episode's reset and the tail
+        # [prev action, prev reward, done] of the episode's first token.
+        self._pre_reset_rng: Any = None
+        self._start_tail = np.zeros(self.layout.act_dim + 2, dtype=np.float32)
 
     def seed_generator(self, seed: int) -> None:
         """Seed the generator that draws tasks and inner-reset seeds, without starting a trial."""
@@ -147,6 +153,7 @@ class TrialEnv(gym.Env):
         self.task_env.set_task(task)
         self._episode = 0
         obs = self._reset_episode()
+        self._start_tail[:] = 0.0
         info: dict = {"task_id": task.task_id, "episode_index": 0}
         if self.reveal_task:
             info.update(task_param=task.param, split=task.split, task_name=task.class_name)
@@ -154,6 +161,7 @@ class TrialEnv(gym.Env):
 
     def _reset_episode(self) -> np.ndarray:
         # Inner resets draw their seeds from this env's generator: one seed at the trial's reset fixes all.
+        self._pre_reset_rng = copy.deepcopy(self.np_random.bit_generator.state)
         obs, _ = self.task_env.reset(seed=int(self.np_random.integers(2**31 - 1)))
         self._t = 0
         self._episode_return = 0.0
@@ -163,6 +171,41 @@ class TrialEnv(gym.Env):
 
     def close(self) -> None:
         self.task_env.close()
+
+    # ---- snapshots: an env at an episode boundary can be saved and restored exactly (resume, issue #11)
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """This env's state as plain data, or ``None`` in the middle of an episode (not restorable).
+
+        At an episode start the simulator's state is a function of the task and the reset seed, so the
+        snapshot keeps the generator as it was before that reset and :meth:`restore` replays the reset.
+        """
+        if self.task is None or self._needs_reset:
+            return {"kind": "idle", "rng": copy.deepcopy(self.np_random.bit_generator.state)}
+        if self._t != 0:
+            return None
+        return {
+            "kind": "episode_start",
+            "task_id": self.task.task_id,
+            "episode": self._episode,
+            "rng": copy.deepcopy(self._pre_reset_rng),
+            "start_tail": self._start_tail.copy(),
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> np.ndarray | None:
+        """Put this env back into ``snapshot``'s state; returns the observation to act on (None when idle)."""
+        if snapshot["kind"] == "idle":
+            self.np_random.bit_generator.state = snapshot["rng"]
+            self._needs_reset = True
+            return None
+        task = self.tasks[int(snapshot["task_id"])]
+        self.task = task
+        self.task_env.set_task(task)
+        self._episode = int(snapshot["episode"])
+        self.np_random.bit_generator.state = snapshot["rng"]
+        obs = self._reset_episode()
+        self._start_tail = np.asarray(snapshot["start_tail"], dtype=np.float32).copy()
+        return np.concatenate([np.asarray(obs, dtype=np.float32).ravel(), self._start_tail])
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._needs_reset:
@@ -190,6 +233,7 @@ class TrialEnv(gym.Env):
             # Inner boundary: hidden from SB3 (no terminated/truncated), visible through info and the token.
             self._episode += 1
             first_obs = self._reset_episode()
+            self._start_tail = augment(np.zeros(0), action, reward, terminated)
             return augment(first_obs, action, reward, terminated), reward, False, False, info
         self._needs_reset = True
         return next_obs, reward, terminated, truncated and not terminated, info
@@ -254,6 +298,14 @@ class TrialBatch:
 
     def __len__(self) -> int:
         return len(self.envs)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The batch's own state (its envs are snapshotted by the training context that made them)."""
+        return {"obs": self._obs.copy(), "active": self.active.copy()}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        self._obs[:] = snapshot["obs"]
+        self.active[:] = snapshot["active"]
 
     def reset(
         self,

@@ -42,14 +42,12 @@ class RandomAgent:
         return rng.uniform(self._low, self._high, size=(n, self.spec.act_dim)).astype(np.float32)
 
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
-        batch = ctx.trial_batch(self.config.num_trials)
-        batch.reset()
-        steps_per_iteration = self.config.num_trials * self.spec.horizon
+        # Whole trials per iteration: every yield falls between trials, where a run can be resumed exactly.
+        batch = ctx.trial_batch(self.config.num_trials, autoreset=False)
         while not ctx.budget_exhausted:
-            for _ in range(steps_per_iteration):
+            batch.reset()
+            while batch.active.any():
                 batch.step(self._sample(len(batch), self._rng))
-                if ctx.budget_exhausted:
-                    break
             yield
 
     def begin_trial(self, plan: TrialPlan) -> None:

@@ -129,6 +129,8 @@ class RL2Agent:
         # Evaluation state, batched over the protocol's trials: actor LSTM (h, c) and `episode_start` flags.
         self._lstm_state: tuple[np.ndarray, ...] | None = None
         self._episode_starts = np.ones(0, dtype=bool)
+        # SB3's loop state (last observation, LSTM states, global RNGs) at the last yield, for resuming.
+        self._rollout_state: dict[str, Any] | None = None
         # SB3 samples from torch's global generator, which training uses too: evaluation swaps in its own
         # generator state (seeded by begin_trial) so that evaluating never shifts training's draws.
         self._eval_rng_state = torch.random.get_rng_state()
@@ -198,7 +200,9 @@ class RL2Agent:
         )
         # Train the agent's own policy (the one evaluated and checkpointed), not the copy SB3 just built.
         model.policy = self.policy
-        self._model = model  # for inspection (tests, diagnostics); not part of the checkpoint
+        self._model = model  # for inspection and for the rollout state in state_dict()
+        if ctx.resuming and self._rollout_state is not None:
+            self._restore_rollout(model, venv, self._rollout_state)
         try:
             while not ctx.budget_exhausted:
                 # One rollout of n_steps per env, then one `train()`. With reset_num_timesteps=False SB3 keeps
@@ -275,7 +279,45 @@ class RL2Agent:
         if self._return_rms is not None:
             rms = self._return_rms
             state["return_rms"] = {"mean": rms.mean.copy(), "var": rms.var.copy(), "count": float(rms.count)}
+        if self._model is not None and self._model._last_obs is not None:
+            state["rollout"] = self._capture_rollout(self._model)
         return state
+
+    @staticmethod
+    def _capture_rollout(model: RecurrentPPO) -> dict[str, Any]:
+        """What RecurrentPPO carries from one ``learn`` call to the next, plus the global RNGs it draws from.
+
+        A resumed run restores it after building a new RecurrentPPO (whose constructor reseeds the global
+        generators), so the continued rollout is the uninterrupted one (issue #11).
+        """
+        lstm = model._last_lstm_states
+        venv = model.get_env()
+        return {
+            "last_obs": np.array(model._last_obs),
+            "last_episode_starts": np.array(model._last_episode_starts),
+            "lstm_pi": [t.detach().cpu().clone() for t in lstm.pi],
+            "lstm_vf": [t.detach().cpu().clone() for t in lstm.vf],
+            "num_timesteps": int(model.num_timesteps),
+            "torch_rng": torch.random.get_rng_state(),
+            "numpy_rng": np.random.get_state(legacy=False),  # noqa: NPY002 - SB3 shuffles minibatches with it
+            "returns": np.array(venv.returns) if isinstance(venv, VecNormalize) else None,
+        }
+
+    @staticmethod
+    def _restore_rollout(model: RecurrentPPO, venv: VecEnv, rollout: dict[str, Any]) -> None:
+        from sb3_contrib.common.recurrent.type_aliases import RNNStates
+
+        device = model.device
+        model._last_obs = np.array(rollout["last_obs"])  # type: ignore[assignment]
+        model._last_episode_starts = np.array(rollout["last_episode_starts"])
+        model._last_lstm_states = RNNStates(
+            tuple(t.to(device) for t in rollout["lstm_pi"]), tuple(t.to(device) for t in rollout["lstm_vf"])
+        )
+        model.num_timesteps = int(rollout["num_timesteps"])
+        torch.random.set_rng_state(rollout["torch_rng"])
+        np.random.set_state(rollout["numpy_rng"])  # noqa: NPY002
+        if rollout["returns"] is not None and isinstance(venv, VecNormalize):
+            venv.returns = np.array(rollout["returns"])
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         # A deep copy: torch optimisers keep the loaded state tensors, which must not alias the caller's.
@@ -283,6 +325,7 @@ class RL2Agent:
         self.policy.load_state_dict(state["policy"])
         self.policy.optimizer.load_state_dict(state["optimizer"])
         self.iterations = int(state["iterations"])
+        self._rollout_state = state.get("rollout")
         if state.get("return_rms") is not None:
             rms = RunningMeanStd(shape=())
             rms.mean = np.asarray(state["return_rms"]["mean"], dtype=np.float64)

@@ -33,6 +33,8 @@ from benchmark.results.schema import (
 
 METRICS_FILE = "metrics.csv"
 TRACES_FILE = "traces.csv"
+PROGRESS_FILE = "progress.csv"
+RESUME_FILE = "resume.pt"
 MANIFEST_FILE = "manifest.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -70,6 +72,65 @@ class TracesWriter(MetricsWriter):
 
     def _validate(self, frame: pd.DataFrame) -> None:
         validate_traces(frame, source=str(self.path))
+
+
+class ProgressLog:
+    """Appends one row of training statistics per agent iteration to ``progress.csv`` (issue #11).
+
+    The columns are fixed by the first row (``env_steps``, ``wall_s``, ``env_steps_per_s`` and the
+    agent's numeric ``last_stats``); TensorBoard event files are written beside it when tensorboard is
+    installed (``tb/``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._fields: list[str] | None = None
+        if path.exists():
+            with path.open(newline="") as f:
+                header = next(csv.reader(f), None)
+            self._fields = header or None
+        self._tensorboard = _tensorboard_writer(path.parent / "tb")
+
+    def append(self, row: dict[str, Any]) -> None:
+        if self._fields is None:
+            self._fields = list(row)
+            with self.path.open("w", newline="") as f:
+                csv.writer(f).writerow(self._fields)
+        with self.path.open("a", newline="") as f:
+            csv.DictWriter(f, self._fields, extrasaction="ignore").writerow(row)
+        self.rows += 1
+        if self._tensorboard is not None:
+            for key, value in row.items():
+                if key != "env_steps" and isinstance(value, (int, float)):
+                    self._tensorboard.add_scalar(f"train/{key}", value, int(row["env_steps"]))
+
+    def close(self) -> None:
+        if self._tensorboard is not None:
+            self._tensorboard.flush()
+
+
+def _tensorboard_writer(folder: Path) -> Any:
+    try:
+        import tensorboard  # noqa: F401  (SummaryWriter needs it; it is optional)
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(folder))
+
+
+def truncate_rows(path: Path, rows: int) -> None:
+    """Keep the header and the first ``rows`` data lines of a CSV file (atomically); no file, no-op."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        lines = f.readlines()
+    kept = lines[: 1 + rows]
+    if len(kept) == len(lines):
+        return
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("".join(kept))
+    tmp.replace(path)
 
 
 def _is_missing(value: Any) -> bool:

@@ -209,3 +209,38 @@ def test_agent_runs_on_cuda(method):
     train_some(agent, suite, spec)
     results = evaluate(agent, suite, EvalSettings(2, 2, ("meta_test",), exploration_episodes=1), seed=0)
     assert all(np.isfinite(r.episode_return) for r in results)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_training_resumed_from_a_checkpoint_continues_the_uninterrupted_run(method):
+    """Issue #11: agent + context + global RNG state at a yield let a fresh process continue bit for bit."""
+    from benchmark.run import capture_global_rngs, restore_global_rngs
+
+    suite, spec, uninterrupted = build(method, seed=2)
+    ctx = TrainingContext(suite, spec, seed=2, budget_env_steps=10**9)
+    training = uninterrupted.meta_train(ctx)
+    next(training)
+    next(training)
+    training.close()
+
+    suite, spec, first = build(method, seed=2)
+    ctx = TrainingContext(suite, spec, seed=2, budget_env_steps=10**9)
+    training = first.meta_train(ctx)
+    next(training)
+    checkpoint = round_trip(
+        {"agent": first.state_dict(), "context": ctx.state_dict(), "rngs": capture_global_rngs()}
+    )
+    assert checkpoint["context"] is not None, "the agent yields mid-episode: its runs cannot resume"
+    next(training)  # the killed process may have gone on; nothing of that may leak into the resumed run
+    training.close()
+
+    suite, spec, resumed = build(method, seed=2)
+    resumed.load_state_dict(checkpoint["agent"])
+    ctx_resumed = TrainingContext(suite, spec, seed=2, budget_env_steps=10**9)
+    ctx_resumed.load_state_dict(checkpoint["context"])
+    restore_global_rngs(checkpoint["rngs"])
+    training = resumed.meta_train(ctx_resumed)
+    next(training)
+    training.close()
+    assert ctx_resumed.env_steps == ctx.env_steps
+    assert_same_state(uninterrupted.state_dict(), resumed.state_dict())
