@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from typing import Any
 
@@ -56,6 +57,16 @@ def _parse(text: str, hint: Any, key: str) -> Any:
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def check_finite_fields(config: Any) -> None:
+    """Every float field (and float in a tuple field) of a config dataclass is finite: NaN never trains."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for item in values:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{f.name} must be finite, got {value!r}")
 
 
 # ---- field checks shared by every method's config (one-line ValueErrors; the CLI exits 2 on them) ----

@@ -33,7 +33,9 @@ METHODS: dict[str, MethodEntry] = {
     "pearl": MethodEntry(
         "baselines.pearl.agent:PEARLAgent", "PEARL: probabilistic context encoder + SAC (oyster)"
     ),
-    "maml": MethodEntry("baselines.maml.agent:MAMLAgent", "MAML-TRPO: policy-gradient inner step, TRPO meta-update (ProMP)"),
+    "maml": MethodEntry(
+        "baselines.maml.agent:MAMLAgent", "MAML-TRPO: policy-gradient inner step, TRPO meta-update (ProMP)"
+    ),
 }
 
 

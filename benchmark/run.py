@@ -33,7 +33,7 @@ import numpy as np
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext
 from benchmark.checkpoint import safe_load
-from benchmark.config import apply_overrides, config_to_dict
+from benchmark.config import apply_overrides, check_finite_fields, config_to_dict
 from benchmark.errors import BenchmarkError, RunLockedError
 from benchmark.profiles import get_profile
 from benchmark.protocol import EpisodeResult, EvalSettings, TrialTrace, evaluate
@@ -126,6 +126,7 @@ def resolve_run(
     config = apply_overrides(agent_class.default_config(suite, profile), overrides or [])
     validate_config = getattr(agent_class, "validate_config", None)
     try:
+        check_finite_fields(config)
         if validate_config is not None:
             validate_config(config, suite)
         settings = _resolve_eval(

@@ -28,6 +28,15 @@ class TemplateConfig:
     init_std: float = 0.5
     """standard deviation of the exploration noise"""
 
+    def __post_init__(self) -> None:
+        # YOUR METHOD: refuse every out-of-range value here, one line each (the CLI exits 2 on it).
+        if self.meta_batch_size < 1:
+            raise ValueError(f"meta_batch_size must be >= 1, got {self.meta_batch_size}")
+        if self.episodes_per_trial is not None and self.episodes_per_trial < 1:
+            raise ValueError(f"episodes_per_trial must be >= 1 or None, got {self.episodes_per_trial}")
+        if not self.init_std > 0:
+            raise ValueError(f"init_std must be > 0, got {self.init_std}")
+
 
 class TemplateAgent:
     """One-line summary of the method, with the paper it comes from."""

@@ -18,6 +18,10 @@ class RandomConfig:
     num_trials: int = 4
     """trials stepped together during meta-training (one yield per finished batch of trials)"""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_trials, int) or self.num_trials < 1:
+            raise ValueError(f"num_trials must be a positive integer, got {self.num_trials!r}")
+
 
 class RandomAgent:
     """Samples actions uniformly from the action box; ignores everything it observes."""

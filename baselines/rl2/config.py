@@ -80,6 +80,9 @@ class RL2Config:
             )
         if self.learning_rate <= 0 or self.clip_range <= 0:
             raise ValueError("learning_rate and clip_range must be positive")
+        for name in ("vf_coef", "ent_coef"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"RL2Config.{name} must be >= 0, got {getattr(self, name)}")
         if self.max_grad_norm is not None and self.max_grad_norm <= 0:
             raise ValueError(f"max_grad_norm must be positive or None, got {self.max_grad_norm}")
 

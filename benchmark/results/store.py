@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from benchmark.errors import ResultsSchemaError
 from benchmark.results.schema import (
     COLUMNS,
     TRACE_COLUMNS,
-    empty_table,
     traces_path_for,
     validate,
     validate_traces,
@@ -194,17 +194,115 @@ def merge_runs(runs_dir: Path, out: Path, include_incomplete: bool = False) -> t
     Returns ``(out, runs merged, rows)``. Every file is validated before anything is written, so a corrupt
     run aborts the merge and leaves existing tables untouched.
     """
-    frames, trace_frames = [], []
+    frames, trace_frames, provenance = [], [], []
     for run_dir in run_dirs(runs_dir):
-        if not include_incomplete and read_manifest(run_dir).get("status") != "completed":
+        manifest = read_manifest(run_dir)
+        if not include_incomplete and manifest.get("status") != "completed":
             continue
-        frames.append(read_run_metrics(run_dir))
+        metrics = read_run_metrics(run_dir)
+        check_against_manifest(run_dir, metrics, manifest)
+        frames.append(metrics)
         traces = read_run_traces(run_dir)
         if traces is not None:
             trace_frames.append(traces)
-    table = pd.concat(frames, ignore_index=True) if frames else empty_table()
-    table = table.drop_duplicates(ignore_index=True)
+        provenance.append(run_provenance(manifest))
+    if not frames:
+        raise ResultsSchemaError(f"{runs_dir}: no completed runs to merge; {out} left as it was")
+    table = pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
+    _check_writable(out)
     write_table(table, out)
     if trace_frames:
         write_traces(pd.concat(trace_frames, ignore_index=True).drop_duplicates(), traces_path_for(out))
+    runs = pd.DataFrame(provenance)
+    write_runs_table(runs, runs_path_for(out))
     return out, len(frames), len(table)
+
+
+def check_against_manifest(run_dir: Path, metrics: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    """A run's rows must be exactly what its manifest says its evaluations wrote (issue #11).
+
+    A truncated, extended or edited metrics file (rows per evaluation point, grid points, run id) is named
+    in a one-line error instead of being merged in silence.
+    """
+    path = run_dir / METRICS_FILE
+    evaluations = manifest.get("evaluations", [])
+    if metrics["run_id"].nunique() > 1 or (len(metrics) and metrics["run_id"].iloc[0] != manifest["run_id"]):
+        raise ResultsSchemaError(f"{path}: rows of another run (run_id differs from the manifest's)")
+    expected = {int(e["grid_env_steps"]): e.get("rows") for e in evaluations}
+    counts = metrics.groupby("env_steps").size().to_dict()
+    if set(counts) != set(expected):
+        raise ResultsSchemaError(
+            f"{path}: evaluation points {sorted(counts)} differ from the manifest's {sorted(expected)}"
+        )
+    for point, rows in expected.items():
+        if rows is not None and counts[point] != int(rows):
+            raise ResultsSchemaError(
+                f"{path}: {counts[point]} rows at env_steps {point}, the manifest recorded {rows}"
+            )
+
+
+def run_provenance(manifest: dict[str, Any]) -> dict[str, Any]:
+    """One row describing where and how a run was made (for flagging tables that mix them)."""
+    spec = manifest.get("spec", {})
+    git = manifest.get("git") or {}
+    runtime = manifest.get("runtime") or {}
+    return {
+        "run_id": manifest.get("run_id"),
+        "method": spec.get("method"),
+        "suite": spec.get("suite"),
+        "seed": spec.get("seed"),
+        "profile": spec.get("profile"),
+        "commit": git.get("commit"),
+        "dirty": git.get("dirty"),
+        "device": runtime.get("device", "cpu"),
+        "threads": runtime.get("threads", manifest.get("torch_threads")),
+        "host": manifest.get("host"),
+        "torch": (manifest.get("packages") or {}).get("torch"),
+        "env_steps": manifest.get("env_steps"),
+        "wall_s": manifest.get("wall_s"),
+        "train_env_steps_per_s": manifest.get("train_env_steps_per_s"),
+    }
+
+
+def mixed_provenance(runs: pd.DataFrame) -> list[str]:
+    """What differs between runs that should not (code version, uncommitted changes, device, threads)."""
+    notes = []
+    for column, what in (("commit", "code versions"), ("device", "devices"), ("threads", "thread counts")):
+        values = sorted({str(v) for v in runs[column].dropna()})
+        if len(values) > 1:
+            notes.append(f"mixes {what}: {', '.join(values)}")
+    if runs["dirty"].fillna(False).astype(bool).any():
+        notes.append("includes runs made with uncommitted changes")
+    return notes
+
+
+def runs_path_for(results_path: str | Path) -> Path:
+    """The provenance table beside a results table: ``runs.parquet`` for ``results.parquet``."""
+    path = Path(results_path)
+    name = (
+        path.name.replace("results", "runs") if "results" in path.name else f"{path.stem}.runs{path.suffix}"
+    )
+    return path.with_name(name)
+
+
+def write_runs_table(runs: pd.DataFrame, path: Path) -> Path:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    try:
+        runs.astype({"dirty": "boolean", "seed": "Int64", "threads": "Int64"}).to_parquet(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an output path that cannot be written before anything is written (one line, exit 2)."""
+    folder = out.parent
+    if out.is_dir():
+        raise ResultsSchemaError(f"{out}: is a folder, not a file path")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsSchemaError(f"{out}: cannot create its folder ({exc.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise ResultsSchemaError(f"{out}: folder {folder} is not writable")

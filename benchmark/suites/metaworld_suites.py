@@ -174,8 +174,14 @@ def cache_path(benchmark_key: str, seed: int) -> Path:
 
 
 def _read_cache(path: Path) -> MetaWorldTaskLists | None:
-    """The cached task lists, or ``None`` if the file is missing, unreadable or not two lists of tasks."""
+    """The cached task lists, or ``None`` if the file is missing, unreadable, not two lists of tasks, or
+    not safe to unpickle (issue #11: pickle runs code, so only a file and folder that this user owns and
+    nobody else can write are read)."""
     if not path.exists():
+        return None
+    unsafe = _unsafe_reason(path)
+    if unsafe is not None:
+        logger.warning("ignoring the Meta-World task cache %s (%s); rebuilding the tasks", path, unsafe)
         return None
     try:
         with path.open("rb") as file:
@@ -192,6 +198,17 @@ def _read_cache(path: Path) -> MetaWorldTaskLists | None:
     return train_tasks, test_tasks
 
 
+def _unsafe_reason(path: Path) -> str | None:
+    """Why ``path`` must not be unpickled: owned by another user, or writable by others; else ``None``."""
+    for item in (path, path.parent):
+        status = item.stat()
+        if status.st_uid != os.getuid():
+            return f"{item} belongs to another user"
+        if status.st_mode & 0o022:
+            return f"{item} is writable by other users"
+    return None
+
+
 def _write_cache(path: Path, tasks: MetaWorldTaskLists) -> None:
     """Write atomically (temporary file + rename) so a concurrent reader never sees a half-written file.
 
@@ -199,14 +216,13 @@ def _write_cache(path: Path, tasks: MetaWorldTaskLists) -> None:
     """
     temporary: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with tempfile.NamedTemporaryFile(
             dir=path.parent, prefix=path.name, suffix=".tmp", delete=False
         ) as file:
             temporary = Path(file.name)
             pickle.dump(tasks, file, protocol=pickle.HIGHEST_PROTOCOL)
-        # NamedTemporaryFile creates 0600; a cache directory shared between users must stay readable.
-        temporary.chmod(0o644)
+        # NamedTemporaryFile creates 0600: the cache stays private to its owner (only such files are read).
         os.replace(temporary, path)
     except OSError as error:
         logger.warning(

@@ -244,3 +244,27 @@ def test_training_resumed_from_a_checkpoint_continues_the_uninterrupted_run(meth
     training.close()
     assert ctx_resumed.env_steps == ctx.env_steps
     assert_same_state(uninterrupted.state_dict(), resumed.state_dict())
+
+
+@pytest.mark.parametrize("method", sorted(registry.METHODS))
+def test_every_numeric_config_field_refuses_nan_and_a_negative_value_at_resolution(method):
+    """Issue #11, point 5: bad values fail when the run is resolved, before anything is written."""
+    import dataclasses
+
+    from benchmark.errors import BenchmarkError
+    from benchmark.run import resolve_run
+
+    config = factory_of(method).default_config("point-nav", "smoke")
+    numeric = [
+        f.name
+        for f in dataclasses.fields(config)
+        if isinstance(getattr(config, f.name), (int, float)) and not isinstance(getattr(config, f.name), bool)
+    ]
+    for name in numeric:
+        value = getattr(config, name)
+        if isinstance(value, float):
+            with pytest.raises(BenchmarkError):
+                resolve_run(method, "point-nav", 0, "smoke", overrides=[f"{name}=nan"])
+        if value > 0:  # sizes, rates, coefficients: a negative one is never meaningful
+            with pytest.raises(BenchmarkError, match=name):
+                resolve_run(method, "point-nav", 0, "smoke", overrides=[f"{name}=-1"])

@@ -1,6 +1,7 @@
 """The tidy results schema: round trips, validation errors, the append-only metrics file and the merge."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,9 @@ def make_run(runs_dir, run_id, status="completed", seed=0):
     run_dir = runs_dir / run_id
     run_dir.mkdir(parents=True)
     MetricsWriter(run_dir / "metrics.csv").append(rows(run_id, seed=seed))
-    write_manifest(run_dir, {"run_id": run_id, "status": status})
+    evaluations = [{"grid_env_steps": 0, "rows": 2}, {"grid_env_steps": 100, "rows": 1}]
+    evaluations.append({"grid_env_steps": 200, "rows": 1})
+    write_manifest(run_dir, {"run_id": run_id, "status": status, "evaluations": evaluations})
     return run_dir
 
 
@@ -194,3 +197,72 @@ def test_traces_round_trip_and_reject_malformed_rows(tmp_path):
     with pytest.raises(ResultsSchemaError, match="1-based"):
         write_traces(bad, tmp_path / "bad.parquet")
     assert not (tmp_path / "bad.parquet").exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_merge_names_a_truncated_or_edited_metrics_file(tmp_path):
+    """Issue #11: rows are checked against the manifest's evaluations, never merged in silence."""
+    runs = tmp_path / "runs"
+    make_run(runs, "a")
+    out, _, _ = merge_runs(runs, tmp_path / "results.parquet")
+    before = out.read_bytes()
+    broken = make_run(runs, "b")
+    lines = (broken / "metrics.csv").read_text().splitlines(keepends=True)
+    (broken / "metrics.csv").write_text("".join(lines[:-1]))  # the last evaluation lost its row
+    with pytest.raises(
+        ResultsSchemaError, match="b/metrics.csv: 1 rows at env_steps 0, the manifest recorded 2"
+    ):
+        merge_runs(runs, out)
+    (broken / "metrics.csv").write_text("".join(lines[:3]))  # evaluations lost
+    with pytest.raises(ResultsSchemaError, match=r"evaluation points \[0, 100\] differ"):
+        merge_runs(runs, out)
+    assert out.read_bytes() == before
+
+
+def test_merging_zero_runs_keeps_the_existing_table(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "a", status="running")
+    out = tmp_path / "results.parquet"
+    write_table(pd.DataFrame(rows()), out)
+    before = out.read_bytes()
+    with pytest.raises(ResultsSchemaError, match="no completed runs"):
+        merge_runs(runs, out)
+    assert out.read_bytes() == before
+
+
+def test_an_unwritable_output_is_one_line_and_leaves_no_temporary_file(tmp_path):
+    from benchmark.cli import main
+
+    runs = tmp_path / "runs"
+    make_run(runs, "a")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(ResultsSchemaError, match="not writable"):
+            merge_runs(runs, locked / "results.parquet")
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o700)
+    assert main(["results", "--runs-dir", str(runs), "--out", str(tmp_path)]) == 2  # a folder, not a file
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ResultsSchemaError, match="cannot create its folder"):
+        merge_runs(runs, blocker / "sub" / "results.parquet")
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_merge_writes_run_provenance_and_flags_mixed_devices(tmp_path):
+    from benchmark.results.store import mixed_provenance, runs_path_for
+
+    runs = tmp_path / "runs"
+    for name, device in (("a", "cpu"), ("b", "cuda")):
+        run_dir = make_run(runs, name)
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        manifest.update(runtime={"device": device, "threads": 1}, git={"commit": "abc", "dirty": False})
+        write_manifest(run_dir, manifest)
+    out, _, _ = merge_runs(runs, tmp_path / "results.parquet")
+    provenance = pd.read_parquet(runs_path_for(out))
+    assert sorted(provenance["run_id"]) == ["a", "b"]
+    assert mixed_provenance(provenance) == ["mixes devices: cpu, cuda"]

@@ -196,3 +196,18 @@ def test_pooled_instances_replay_exactly_like_fresh_ones():
     first = replay()  # on a freshly built instance
     assert len(mw._POOL._idle["push-v3"]) == 1
     assert replay() == first  # on the same instance, reused
+
+
+def test_a_cache_others_can_write_is_never_unpickled(tmp_path, monkeypatch, caplog) -> None:
+    """Issue #11: pickle runs code, so a task cache another user could have written is rebuilt, not read."""
+    monkeypatch.setenv(mw.CACHE_ENV_VAR, str(tmp_path))
+    mw.build_ml1_push(5)
+    path = mw.cache_path("ML1-push-v3", 5)
+    assert path.stat().st_mode & 0o077 == 0  # written owner-only
+    path.chmod(0o666)
+    loaded = []
+    monkeypatch.setattr(mw.pickle, "load", lambda *a, **k: loaded.append(1))
+    with caplog.at_level("WARNING"):
+        rebuilt = mw.build_ml1_push(5)
+    assert not loaded and "writable by other users" in caplog.text
+    assert len(rebuilt.tasks(META_TRAIN)) == 50
