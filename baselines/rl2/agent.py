@@ -290,7 +290,7 @@ class RL2Agent:
         A resumed run restores it after building a new RecurrentPPO (whose constructor reseeds the global
         generators), so the continued rollout is the uninterrupted one (issue #11).
         """
-        lstm = model._last_lstm_states
+        lstm: Any = model._last_lstm_states
         venv = model.get_env()
         return {
             "last_obs": np.array(model._last_obs),
@@ -310,7 +310,7 @@ class RL2Agent:
         device = model.device
         model._last_obs = np.array(rollout["last_obs"])  # type: ignore[assignment]
         model._last_episode_starts = np.array(rollout["last_episode_starts"])
-        model._last_lstm_states = RNNStates(
+        model._last_lstm_states = RNNStates(  # type: ignore[assignment]
             tuple(t.to(device) for t in rollout["lstm_pi"]), tuple(t.to(device) for t in rollout["lstm_vf"])
         )
         model.num_timesteps = int(rollout["num_timesteps"])
