@@ -159,7 +159,9 @@ def run(
             source += f" ({note})"
         runs_dir = Path(runs) if runs is not None else path.parent / "runs"
         run_ids = sorted(df.rows["run_id"].astype(str).unique())
-        flags = provenance.flags(run_ids, runs_dir)
+        from benchmark.results.store import runs_path_for
+
+        flags = provenance.flags(run_ids, runs_dir, runs_path_for(path))
         written += report_module.make(df, out_dir, seed=seed, reps=reps, source=source, provenance=flags)
     return written
 

@@ -1,7 +1,9 @@
-"""Where a results table's runs come from: code version and device, read from the runs' manifests.
+"""Where a results table's runs come from: code version and device.
 
-The merged table does not carry them; each run's ``manifest.json`` (``results/runs/<run_id>/``) does
-(``git.commit``, ``git.dirty``, ``runtime.device``). A table that mixes code versions, dirty trees or devices
+``benchmark results`` writes them beside the merged table (``runs.parquet`` next to ``results.parquet``:
+``run_id, commit, dirty, device, threads, ...``); without that table they are read from the runs' own
+manifests (``results/runs/<run_id>/manifest.json``: ``git.commit``, ``git.dirty``, ``runtime.device``).
+A table that mixes code versions, dirty trees or devices
 is flagged in the report: its numbers may not be comparable. Without manifests the report says that the code
 version and device are unknown.
 """
@@ -13,6 +15,26 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+
+
+def read_runs_table(path: Path | None, run_ids: list[str]) -> pd.DataFrame | None:
+    """The provenance table ``benchmark results`` wrote beside a results table, restricted to ``run_ids``."""
+    if path is None or not path.exists():
+        return None
+    try:
+        runs = pd.read_parquet(path)
+    except Exception:  # an unreadable provenance table is reported as unknown provenance, not a crash
+        return None
+    runs = runs[runs["run_id"].astype(str).isin(run_ids)]
+    out = pd.DataFrame(
+        {
+            "run_id": runs["run_id"].astype(str),
+            "commit": runs["commit"].fillna("unknown").astype(str),
+            "dirty": runs["dirty"].astype(object).where(runs["dirty"].notna(), None),
+            "device": runs["device"].fillna("not recorded").astype(str),
+        }
+    )
+    return out.reset_index(drop=True)
 
 
 def read_manifests(run_ids: list[str], runs_dir: Path | None) -> pd.DataFrame:
@@ -39,9 +61,13 @@ def read_manifests(run_ids: list[str], runs_dir: Path | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id", "commit", "dirty", "device"])
 
 
-def flags(run_ids: list[str], runs_dir: Path | None) -> list[str]:
-    """Sentences for the report: mixed code versions, dirty trees, mixed devices, or unknown provenance."""
-    manifests = read_manifests(run_ids, runs_dir)
+def flags(run_ids: list[str], runs_dir: Path | None, runs_table: Path | None = None) -> list[str]:
+    """Sentences for the report: mixed code versions, dirty trees, mixed devices, or unknown provenance.
+
+    Reads ``runs_table`` (the provenance table beside the results) when it exists, else the manifests.
+    """
+    table = read_runs_table(runs_table, run_ids)
+    manifests = table if table is not None and not table.empty else read_manifests(run_ids, runs_dir)
     if manifests.empty:
         where = f" (looked in {runs_dir})" if runs_dir is not None else ""
         return [f"Code version and device are unknown: no run manifests were found beside the table{where}."]

@@ -313,3 +313,23 @@ def test_the_default_table_falls_back_to_the_reference_results(monkeypatch, tmp_
     assert path.name == "quick.parquet" and path.exists() and "committed reference results" in note
     # A table the user names explicitly never falls back.
     assert cli.resolve_results(tmp_path / "mine.parquet") == (tmp_path / "mine.parquet", None)
+
+
+def test_provenance_is_read_from_the_runs_table_beside_the_results(tmp_path):
+    """`benchmark results` writes runs.parquet; a committed table is flagged without any run folder."""
+    from analysis import provenance
+
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b"],
+            "commit": ["c1", "c1"],
+            "dirty": [False, False],
+            "device": ["cpu", "cuda"],
+            "threads": [1, 1],
+        }
+    )
+    path = tmp_path / "runs.parquet"
+    runs.to_parquet(path)
+    sentences = provenance.flags(["a", "b"], runs_dir=None, runs_table=path)
+    assert any("Mixed devices" in s for s in sentences)
+    assert provenance.flags(["a"], runs_dir=None, runs_table=path) == ["All 1 runs: commit c1, device cpu."]
