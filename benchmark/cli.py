@@ -88,9 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=int, help="number of seeds (default: the profile's)")
     sweep.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
     sweep.add_argument("--budget", type=int, help="override every run's env-step budget")
-    sweep.add_argument("--executor", default="local", help="serial | local (process pool; default)")
+    sweep.add_argument(
+        "--executor",
+        default="local",
+        help="serial | local (one process per run; default) | ray (a Ray cluster; the cluster extra)",
+    )
     sweep.add_argument(
         "--workers", type=_positive_int, help="parallel runs for the local executor (default: cores)"
+    )
+    sweep.add_argument(
+        "--address",
+        help="ray: the head's HOST:PORT (default: RAY_ADDRESS, a local head, else a new instance)",
+    )
+    sweep.add_argument(
+        "--max-retries",
+        type=_non_negative_int,
+        default=3,
+        help="ray: retries of a run whose worker or node died; it resumes from its checkpoint (default 3)",
     )
     sweep.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
     sweep.add_argument("--dry-run", action="store_true", help="print the grid and exit")
@@ -173,8 +187,8 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from benchmark.agent import Runtime
-    from benchmark.sweep import build_grid, execute_sweep
+    from benchmark.executors import ExecutorOptions, check_executor_name
+    from benchmark.sweep import RunSettings, build_grid, execute_sweep
 
     jobs = build_grid(
         args.profile,
@@ -187,18 +201,20 @@ def _sweep(args: argparse.Namespace) -> int:
         args.eval_episodes,
         args.eval_explore,
     )
-    Runtime.resolve(args.device)  # a bad device is refused before any run starts
+    check_executor_name(args.executor)
     if args.dry_run:
         for job in jobs:
             print(f"{job.method} {job.suite} seed={job.seed} profile={job.profile}")
         return 0
-    outcomes, failures = execute_sweep(jobs, args.runs_dir, args.executor, args.workers, args.device)
-    done = sum(o.status == "completed" for o in outcomes)
-    skipped = sum(o.status == "skipped" for o in outcomes)
-    print(f"sweep: {done} completed, {skipped} skipped, {len(failures)} failed, of {len(jobs)} runs")
-    for job, error in failures:
-        print(f"  failed: {job.method} {job.suite} seed={job.seed}: {error}", file=sys.stderr)
-    return 1 if failures else 0
+    options = ExecutorOptions(workers=args.workers, address=args.address, max_retries=args.max_retries)
+    # execute_sweep refuses a bad device or executor option before any run starts, and catches SIGINT and
+    # SIGTERM itself: a stopped sweep ends here with its summary, not with a traceback.
+    settings = RunSettings(device=args.device, checkpoint_minutes=getattr(args, "checkpoint_minutes", None))
+    report = execute_sweep(jobs, args.runs_dir, args.executor, options, settings)
+    print(report.summary(), flush=True)
+    for line in report.details():
+        print(line, file=sys.stderr)
+    return report.exit_status
 
 
 def _results(args: argparse.Namespace) -> None:
