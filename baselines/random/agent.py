@@ -16,7 +16,7 @@ class RandomConfig:
     """Configuration of the random agent."""
 
     num_trials: int = 4
-    """trials stepped together during meta-training (one yield per finished batch of trials)"""
+    """one-episode trials stepped together during meta-training (one yield per finished batch)"""
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_trials, int) or self.num_trials < 1:
@@ -47,7 +47,8 @@ class RandomAgent:
 
     def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
         # Whole trials per iteration: every yield falls between trials, where a run can be resumed exactly.
-        batch = ctx.trial_batch(self.config.num_trials, autoreset=False)
+        # One episode each: the random agent learns nothing, and an iteration stays num_trials episodes.
+        batch = ctx.trial_batch(self.config.num_trials, episodes_per_trial=1, autoreset=False)
         while not ctx.budget_exhausted:
             batch.reset()
             while batch.active.any():

@@ -121,13 +121,13 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_grid_points_crossed_in_one_iteration_are_evaluated_once_at_the_largest(tmp_path):
-    # One yield of the random agent is 4 trials x 2 episodes x 20 steps = 160 env steps: crosses 75 and 150.
-    spec, outcome = run_point_nav(tmp_path, budget_env_steps=150)
-    assert spec.eval_grid == (0, 75, 150)
+    # One yield of the random agent is 4 one-episode trials x 20 steps = 80 env steps: crosses 30 and 60.
+    spec, outcome = run_point_nav(tmp_path, budget_env_steps=60)
+    assert spec.eval_grid == (0, 30, 60)
     evaluations = json.loads((outcome.run_dir / "manifest.json").read_text())["evaluations"]
-    assert [e["grid_env_steps"] for e in evaluations] == [0, 150]
-    assert evaluations[1]["skipped_grid_points"] == [75] and evaluations[1]["actual_env_steps"] == 160
-    assert sorted(pd.read_csv(outcome.run_dir / "metrics.csv")["env_steps"].unique()) == [0, 150]
+    assert [e["grid_env_steps"] for e in evaluations] == [0, 60]
+    assert evaluations[1]["skipped_grid_points"] == [30] and evaluations[1]["actual_env_steps"] == 80
+    assert sorted(pd.read_csv(outcome.run_dir / "metrics.csv")["env_steps"].unique()) == [0, 60]
 
 
 def test_eval_options_runtime_and_exploration_are_resolved_and_recorded(tmp_path):
