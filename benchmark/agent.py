@@ -49,6 +49,7 @@ import numpy as np
 from benchmark.suites.base import META_TRAIN, Suite
 from benchmark.tasks import TaskSampler
 from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
+from benchmark.workers import EnvWorkerPool, RemoteTrialEnv, WorkerTrialBatch
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,16 @@ class Runtime:
     Attributes:
         device: a torch device string, already resolved (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
         threads: torch intra-op threads of the run's process.
+        env_workers: subprocesses stepping the environments of each meta-training batch in parallel
+            (:mod:`benchmark.workers`); 1 steps them in the run's own process. Same results either way.
     """
 
     device: str = "cpu"
     threads: int = 1
+    env_workers: int = 1
 
     @classmethod
-    def resolve(cls, device: str = "auto", threads: int = 1) -> Runtime:
+    def resolve(cls, device: str = "auto", threads: int = 1, env_workers: int = 1) -> Runtime:
         """``auto`` picks CUDA where torch sees a GPU, else the CPU; ``cuda`` without a GPU fails."""
         import torch
 
@@ -78,7 +82,9 @@ class Runtime:
             raise BenchmarkError(f"unknown device {device!r}; use auto, cpu or cuda[:N]")
         if threads < 1:
             raise BenchmarkError(f"threads must be >= 1, got {threads}")
-        return cls(device=device, threads=threads)
+        if env_workers < 1:
+            raise BenchmarkError(f"env_workers must be >= 1, got {env_workers}")
+        return cls(device=device, threads=threads, env_workers=env_workers)
 
     def torch_device(self) -> Any:
         import torch
@@ -214,9 +220,10 @@ class TrainingContext:
         # One task stream for every env handed out: class-stratified where the suite has classes.
         self.task_sampler = TaskSampler(suite.tasks(META_TRAIN), seed=[seed, 0x7A5])
         # Every env and batch handed out, in order: their snapshots make a run resumable (issue #11).
-        self._envs: list[TrialEnv] = []
+        self._envs: list[TrialEnv | RemoteTrialEnv] = []
         self._batches: list[TrialBatch] = []
         self._pending: dict[str, Any] | None = None  # a loaded state, applied as the agent asks for envs
+        self._worker_pool: EnvWorkerPool | None = None  # started by the first batch when env_workers > 1
 
     @property
     def env_steps(self) -> int:
@@ -240,14 +247,12 @@ class TrainingContext:
         (an opaque id); its parameter is never revealed.
         """
         index = len(self._envs)
-        # The k-th env's seed is the k-th child of one sequence, independent of evaluation seeds.
-        seed_sequence = np.random.SeedSequence([self.seed, 0x7A1], spawn_key=(index,))
         env = make_trial_env(
             self._suite,
             self._suite.tasks(META_TRAIN),
             episodes_per_trial,
             self.counter,
-            int(seed_sequence.generate_state(1)[0]),
+            self._env_seed(index),
             sampler=self.task_sampler,
             reveal_task=False,
         )
@@ -264,13 +269,47 @@ class TrainingContext:
         With ``autoreset`` a finished trial restarts at once (a continuous stream); without it, finished rows
         wait until ``reset()``, so an iteration can collect exactly ``num_trials`` complete trials.
         """
-        envs = [self.trial_env(episodes_per_trial) for _ in range(num_trials)]
-        batch = TrialBatch(envs, autoreset=autoreset)
+        batch: TrialBatch
+        if self.runtime.env_workers > 1:
+            remote = [self._remote_trial_env(episodes_per_trial) for _ in range(num_trials)]
+            batch = WorkerTrialBatch(remote, autoreset=autoreset)
+        else:
+            batch = TrialBatch([self.trial_env(episodes_per_trial) for _ in range(num_trials)], autoreset)
         index = len(self._batches)
         self._batches.append(batch)
         if self._pending is not None and index < len(self._pending["batches"]):
             batch.restore(self._pending["batches"][index])
         return batch
+
+    def _env_seed(self, index: int) -> int:
+        # The k-th env's seed is the k-th child of one sequence, independent of evaluation seeds.
+        seed_sequence = np.random.SeedSequence([self.seed, 0x7A1], spawn_key=(index,))
+        return int(seed_sequence.generate_state(1)[0])
+
+    def _remote_trial_env(self, episodes_per_trial: int | None) -> RemoteTrialEnv:
+        """:meth:`trial_env`'s env, built in a worker process (``runtime.env_workers > 1``, issue #13)."""
+        if self._worker_pool is None:
+            self._worker_pool = EnvWorkerPool(self._suite, self.runtime.env_workers)
+        index = len(self._envs)
+        env = RemoteTrialEnv(
+            self._worker_pool,
+            index,
+            self._suite.tasks(META_TRAIN),
+            episodes_per_trial or self._suite.episodes_per_trial,
+            self._env_seed(index),
+            self.counter,
+            self.task_sampler,
+        )
+        self._envs.append(env)
+        if self._pending is not None and index < len(self._pending["envs"]):
+            env.restore(self._pending["envs"][index])
+        return env
+
+    def close(self) -> None:
+        """Stop the environment workers, if any (they also stop with the process)."""
+        if self._worker_pool is not None:
+            self._worker_pool.close()
+            self._worker_pool = None
 
     # ---- resume (issue #11) ----------------------------------------------------------------------------
 
