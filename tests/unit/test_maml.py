@@ -383,7 +383,7 @@ def test_evaluation_does_not_change_training(point_nav):
     next(training)
     evaluate(evaluated, suite, settings, seed=5)
     next(training)
-    training.close()
+    training.close()  # type: ignore[attr-defined]
     assert_same_state(plain.state_dict(), evaluated.state_dict())
 
 

@@ -72,7 +72,7 @@ def main() -> None:
             }
             rows.append(row)
             print(row, flush=True)
-        training.close()
+        training.close()  # type: ignore[attr-defined]
         wall = time.perf_counter() - started
         after = pre_post(agent, suite, seed)
         print(

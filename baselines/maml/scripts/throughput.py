@@ -36,7 +36,7 @@ def main() -> None:
             next(training)
             update_s += agent.last_stats["update_seconds"]
         wall = time.perf_counter() - started
-        training.close()
+        training.close()  # type: ignore[attr-defined]
         measured = ctx.env_steps - steps
         print(
             f"{name} ({args.profile}: {config.meta_batch_size} tasks x {config.rollouts_per_task} rollouts): "
