@@ -59,16 +59,13 @@ class Runtime:
     Attributes:
         device: a torch device string, already resolved (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
         threads: torch intra-op threads of the run's process.
-        env_workers: subprocesses stepping the environments of each meta-training batch in parallel
-            (:mod:`benchmark.workers`); 1 steps them in the run's own process. Same results either way.
     """
 
     device: str = "cpu"
     threads: int = 1
-    env_workers: int = 1
 
     @classmethod
-    def resolve(cls, device: str = "auto", threads: int = 1, env_workers: int = 1) -> Runtime:
+    def resolve(cls, device: str = "auto", threads: int = 1) -> Runtime:
         """``auto`` picks CUDA where torch sees a GPU, else the CPU; ``cuda`` without a GPU fails."""
         import torch
 
@@ -82,9 +79,7 @@ class Runtime:
             raise BenchmarkError(f"unknown device {device!r}; use auto, cpu or cuda[:N]")
         if threads < 1:
             raise BenchmarkError(f"threads must be >= 1, got {threads}")
-        if env_workers < 1:
-            raise BenchmarkError(f"env_workers must be >= 1, got {env_workers}")
-        return cls(device=device, threads=threads, env_workers=env_workers)
+        return cls(device=device, threads=threads)
 
     def torch_device(self) -> Any:
         import torch
@@ -201,6 +196,10 @@ class TrainingContext:
         spec: the suite's :class:`EnvSpec`.
         seed: the run's seed.
         budget_env_steps: the run's budget; :attr:`budget_exhausted` turns true when it is spent.
+        runtime: where the agent computes (recorded, not hashed).
+        env_workers: subprocesses stepping the environments of each :meth:`trial_batch` in parallel
+            (:mod:`benchmark.workers`, issue #13); 1 steps them in this process. Same results either way,
+            so, like the device, it stays out of the run id.
     """
 
     def __init__(
@@ -210,8 +209,12 @@ class TrainingContext:
         seed: int,
         budget_env_steps: int,
         runtime: Runtime | None = None,
+        env_workers: int = 1,
     ) -> None:
+        if env_workers < 1:
+            raise ValueError(f"env_workers must be >= 1, got {env_workers}")
         self._suite = suite
+        self.env_workers = env_workers
         self.spec = spec
         self.seed = seed
         self.budget_env_steps = budget_env_steps
@@ -270,7 +273,7 @@ class TrainingContext:
         wait until ``reset()``, so an iteration can collect exactly ``num_trials`` complete trials.
         """
         batch: TrialBatch
-        if self.runtime.env_workers > 1:
+        if self.env_workers > 1:
             remote = [self._remote_trial_env(episodes_per_trial) for _ in range(num_trials)]
             batch = WorkerTrialBatch(remote, autoreset=autoreset)
         else:
@@ -287,9 +290,9 @@ class TrainingContext:
         return int(seed_sequence.generate_state(1)[0])
 
     def _remote_trial_env(self, episodes_per_trial: int | None) -> RemoteTrialEnv:
-        """:meth:`trial_env`'s env, built in a worker process (``runtime.env_workers > 1``, issue #13)."""
+        """:meth:`trial_env`'s env, built in a worker process (``env_workers > 1``, issue #13)."""
         if self._worker_pool is None:
-            self._worker_pool = EnvWorkerPool(self._suite, self.runtime.env_workers)
+            self._worker_pool = EnvWorkerPool(self._suite, self.env_workers)
         index = len(self._envs)
         env = RemoteTrialEnv(
             self._worker_pool,

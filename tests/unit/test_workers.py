@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+import benchmark.run
 from benchmark import registry
 from benchmark.agent import EnvSpec, Runtime, TrainingContext
 from benchmark.results.store import METRICS_FILE, TRACES_FILE
@@ -35,7 +36,7 @@ def assert_same_step(a, b) -> None:
 def test_worker_batch_steps_like_the_in_process_batch(suite_name, autoreset):
     suite = make_suite(suite_name, seed=3)
     spec = EnvSpec.from_suite(suite)
-    contexts = [TrainingContext(suite, spec, 3, 10**6, Runtime(env_workers=workers)) for workers in (1, 3)]
+    contexts = [TrainingContext(suite, spec, 3, 10**6, env_workers=workers) for workers in (1, 3)]
     batches = [ctx.trial_batch(5, episodes_per_trial=2, autoreset=autoreset) for ctx in contexts]
     assert isinstance(batches[1], WorkerTrialBatch) and not isinstance(batches[0], WorkerTrialBatch)
     rng = np.random.default_rng(0)
@@ -57,13 +58,21 @@ def test_worker_batch_steps_like_the_in_process_batch(suite_name, autoreset):
 
 @pytest.mark.parametrize("suite_name", ["point-nav", "halfcheetah-vel"])
 @pytest.mark.parametrize("method", ["trmrl", "random"])
-def test_a_run_with_env_workers_equals_the_single_process_run(tmp_path, method, suite_name):
+def test_a_run_with_env_workers_equals_the_single_process_run(tmp_path, monkeypatch, method, suite_name):
     outcomes = {}
     for workers in (1, 2):
+        # The run's context with env workers (what `--env-workers` will pass once run.py forwards it).
+        made: list[TrainingContext] = []
+
+        def context(*args, workers=workers, made=made, **kwargs):
+            made.append(TrainingContext(*args, env_workers=workers, **kwargs))
+            return made[-1]
+
+        monkeypatch.setattr(benchmark.run, "TrainingContext", context)
         spec, config = resolve_run(method, suite_name, 0, "smoke")
-        outcomes[workers] = execute_run(
-            spec, config, tmp_path / str(workers), progress=False, runtime=Runtime(env_workers=workers)
-        )
+        outcomes[workers] = execute_run(spec, config, tmp_path / str(workers), progress=False)
+        assert isinstance(made[0]._batches[0], WorkerTrialBatch) == (workers > 1)
+        made[0].close()
         assert outcomes[workers].status == "completed"
     for name in (METRICS_FILE, TRACES_FILE):
         assert (outcomes[1].run_dir / name).read_bytes() == (outcomes[2].run_dir / name).read_bytes(), name
@@ -84,7 +93,7 @@ def test_a_worker_context_resumes_exactly(method):
             next(loop)
         return loop
 
-    ctx = TrainingContext(suite, spec, 0, 10**6, Runtime(env_workers=2))
+    ctx = TrainingContext(suite, spec, 0, 10**6, env_workers=2)
     agent = factory(config, spec, 0, Runtime())
     loop = train(ctx, agent, 2)
     # Copies: an agent's state_dict shares its live parameters, which the next iteration changes.
@@ -93,7 +102,7 @@ def test_a_worker_context_resumes_exactly(method):
     next(loop)  # the uninterrupted run's third iteration
     train_after = {0: (ctx.env_steps, agent.state_dict())}
     for workers in (1, 2):
-        resumed_ctx = TrainingContext(suite, spec, 0, 10**6, Runtime(env_workers=workers))
+        resumed_ctx = TrainingContext(suite, spec, 0, 10**6, env_workers=workers)
         resumed_ctx.load_state_dict(ctx_state)
         resumed = factory(config, spec, 0, Runtime())
         resumed.load_state_dict(agent_state)
