@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,14 +45,15 @@ from benchmark.trial import TrialBatch
 
 
 @dataclass
-class _TrialRecord:
-    """What one meta-training trial left for the PPO batch, step by step."""
+class _Trials:
+    """The samples of the trials one :meth:`TrMRLAgent._run_trials` call rolled out, in trial order."""
 
-    windows: list[np.ndarray] = field(default_factory=list)
-    index: list[int] = field(default_factory=list)
-    tokens: list[np.ndarray] = field(default_factory=list)
-    actions: list[np.ndarray] = field(default_factory=list)
-    rewards: list[float] = field(default_factory=list)
+    windows: np.ndarray  # `(n, wm_size, token_dim)` float32
+    index: np.ndarray  # `(n,)` int64
+    tokens: np.ndarray  # `(n, token_dim)` float32
+    actions: np.ndarray  # `(n, act_dim)` float32, unclipped
+    rewards: np.ndarray  # `(n,)` float64
+    trial_lengths: list[int]
 
 
 class TrMRLAgent:
@@ -224,39 +225,45 @@ class TrMRLAgent:
         obs, infos = batch.reset()
         task_ids = [int(info["task_id"]) for info in infos]
         self._start_trials(n)
-        trials: list[_TrialRecord] = []
+        chunks: list[_Trials] = []
         episode_returns: list[float] = []
-        trials += self._run_trials(batch, obs, episode_returns)
+        chunks.append(self._run_trials(batch, obs, episode_returns))
+        collected = len(chunks[-1].rewards)
         extra = 0
-        while sum(len(t.rewards) for t in trials) < target:
+        while collected < target:
             row = extra % n  # the next worker rolls out another trial of its task (LocalSampler order)
             obs, _ = batch.reset(task_ids=[task_ids[row]], rows=[row])
             self._memory.reset(np.arange(n) == row)
             self._episode_start[row] = True
-            trials += self._run_trials(batch, obs, episode_returns)
+            chunks.append(self._run_trials(batch, obs, episode_returns))
+            collected += len(chunks[-1].rewards)
             extra += 1
         self._train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
 
-        def cat(field: str, dtype: Any) -> np.ndarray:
-            return np.asarray([x for t in trials for x in getattr(t, field)], dtype=dtype)
-
-        def tensor(field: str, dtype: Any) -> torch.Tensor:
-            return torch.from_numpy(cat(field, dtype)).to(self.device)
+        def tensor(field: str) -> torch.Tensor:
+            return torch.from_numpy(np.concatenate([getattr(c, field) for c in chunks])).to(self.device)
 
         return Batch(
-            windows=tensor("windows", np.float32),
-            index=tensor("index", np.int64),
-            tokens=tensor("tokens", np.float32),
-            actions=tensor("actions", np.float32),
-            rewards=cat("rewards", np.float64),
-            trial_lengths=[len(t.rewards) for t in trials],
+            windows=tensor("windows"),
+            index=tensor("index"),
+            tokens=tensor("tokens"),
+            actions=tensor("actions"),
+            rewards=np.concatenate([c.rewards for c in chunks]),
+            trial_lengths=[length for c in chunks for length in c.trial_lengths],
         )
 
-    def _run_trials(
-        self, batch: TrialBatch, obs: np.ndarray, episode_returns: list[float]
-    ) -> list[_TrialRecord]:
-        """Step the batch's active rows with sampled actions until their trials end; one record per row."""
-        records = {int(i): _TrialRecord() for i in np.flatnonzero(batch.active)}
+    def _run_trials(self, batch: TrialBatch, obs: np.ndarray, episode_returns: list[float]) -> _Trials:
+        """Step the batch's active rows with sampled actions until their trials end.
+
+        Each step records the active rows with one array copy per field (not one append per row); the
+        samples are put in trial order (row by row, time within a row) at the end, as the rows'
+        trials are the batch's trials in row order.
+        """
+        rows_seen: list[np.ndarray] = []
+        windows: list[np.ndarray] = []
+        index: list[np.ndarray] = []
+        actions: list[np.ndarray] = []
+        rewards: list[np.ndarray] = []
         sample = np.zeros(len(batch), dtype=bool)
         while batch.active.any():
             active = batch.active.copy()
@@ -264,19 +271,29 @@ class TrMRLAgent:
             raw, clipped = self._policy_step(obs, sample, self._action_generator)
             self._training = False
             step = batch.step(clipped)
-            for i in np.flatnonzero(active):
-                record = records[int(i)]
-                record.windows.append(self._memory.windows[i].copy())
-                record.index.append(int(self._memory.index[i]))
-                # The token as the transformer saw it (zeroed at an episode start in faithful mode).
-                record.tokens.append(self._memory.windows[i, self._memory.index[i]].copy())
-                record.actions.append(raw[i])
-                record.rewards.append(float(step.reward[i]))
-                if step.episode_end[i]:
-                    episode_returns.append(float(step.infos[i]["episode_return"]))
+            rows = np.flatnonzero(active)
+            rows_seen.append(rows)
+            windows.append(self._memory.windows[rows])  # fancy indexing copies
+            index.append(self._memory.index[rows])
+            actions.append(raw[rows])
+            rewards.append(step.reward[rows])
+            episode_returns += [float(step.infos[i]["episode_return"]) for i in rows[step.episode_end[rows]]]
             self._episode_start |= step.episode_end & ~step.trial_end
             obs = step.obs
-        return [records[i] for i in sorted(records)]
+        # A stable sort by row keeps each trial's steps in time order.
+        row = np.concatenate(rows_seen)
+        order = np.argsort(row, kind="stable")
+        all_windows = np.concatenate(windows)[order]
+        all_index = np.concatenate(index).astype(np.int64)[order]
+        return _Trials(
+            windows=all_windows,
+            index=all_index,
+            # The token as the transformer saw it (zeroed at an episode start in faithful mode).
+            tokens=all_windows[np.arange(len(all_index)), all_index],
+            actions=np.concatenate(actions).astype(np.float32)[order],
+            rewards=np.concatenate(rewards).astype(np.float64)[order],
+            trial_lengths=[int(c) for c in np.unique(row, return_counts=True)[1]],
+        )
 
     # ------------------------------------------------------------------ checkpoints
 
