@@ -59,7 +59,7 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
         "--no-progress",
     ).stdout
     assert "completed" in out
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = [p for p in runs.iterdir() if not p.name.startswith(".")]  # .claims: run locks
     assert {p.name for p in run_dir.iterdir()} == {
         "metrics.csv",
         "traces.csv",
@@ -131,7 +131,7 @@ def test_results_on_a_corrupt_run_fails_cleanly_and_keeps_the_table(tmp_path):
     table = tmp_path / "results.parquet"
     cli("results", "--runs-dir", str(runs), "--out", str(table))
     before = table.read_bytes()
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = [p for p in runs.iterdir() if not p.name.startswith(".")]  # .claims: run locks
     (run_dir / "metrics.csv").write_text("garbage\n1\n")
     result = cli("results", "--runs-dir", str(runs), "--out", str(table), check=False)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "missing column" in result.stderr
