@@ -16,8 +16,16 @@ from benchmark.errors import BenchmarkError
 
 @dataclass(frozen=True)
 class MethodEntry:
+    """Where a method's agent class lives, what it is, and (for an ablation) its config overrides.
+
+    A variant of another method is an entry with the same ``agent`` and ``overrides`` (``key=value``, as
+    ``run --set``): it is a method of its own in sweeps, results and figures, and its overrides are part of
+    every run's resolved config (so of its run id).
+    """
+
     agent: str  # "module:Class"
     description: str
+    overrides: tuple[str, ...] = ()
 
     def load(self) -> AgentFactory:
         module_name, class_name = self.agent.split(":")
@@ -30,6 +38,11 @@ METHODS: dict[str, MethodEntry] = {
     ),
     "rl2": MethodEntry("baselines.rl2.agent:RL2Agent", "RL²: LSTM memory across a trial, RecurrentPPO"),
     "trmrl": MethodEntry("agents.trmrl.agent:TrMRLAgent", "TrMRL: 5-token memory transformer, PPO (paper)"),
+    "trmrl-trial": MethodEntry(
+        "agents.trmrl.agent:TrMRLAgent",
+        "TrMRL ablation: the window is kept across a trial's episodes (memory_scope=trial; not in the paper)",
+        overrides=("memory_scope=trial",),
+    ),
     "pearl": MethodEntry(
         "baselines.pearl.agent:PEARLAgent", "PEARL: probabilistic context encoder + SAC (oyster)"
     ),

@@ -123,7 +123,8 @@ def resolve_run(
             raise BenchmarkError(f"budget must be a positive number of env steps, got {budget_env_steps}")
         suite_budget = dataclasses.replace(suite_budget, env_steps=budget_env_steps)
     agent_class = registry.load_method(method)
-    config = apply_overrides(agent_class.default_config(suite, profile), overrides or [])
+    variant = list(registry.METHODS[method].overrides)  # an ablation's own overrides come first
+    config = apply_overrides(agent_class.default_config(suite, profile), variant + list(overrides or []))
     validate_config = getattr(agent_class, "validate_config", None)
     try:
         check_finite_fields(config)

@@ -162,3 +162,12 @@ def test_ml45_evaluation_covers_every_class_and_names_it(tmp_path):
     assert classes["meta_test"] == 5 and classes["meta_train"] == 10
     assert final["task_name"].str.endswith("-v3").all()
     assert (outcome.run_dir / "traces.csv").exists()
+
+
+def test_a_registry_variant_is_a_method_with_its_overrides_in_the_run_spec():
+    """Issue #14: ablations are first-class grid entries (TrMRL with trial-scope memory)."""
+    faithful, _ = resolve_run("trmrl", "point-nav", 0, "smoke")
+    variant, config = resolve_run("trmrl-trial", "point-nav", 0, "smoke")
+    assert config.memory_scope == "trial" and faithful.agent_config["memory_scope"] == "episode"
+    assert variant.agent_config["memory_scope"] == "trial" and variant.method == "trmrl-trial"
+    assert variant.run_id.startswith("trmrl-trial__") and variant.run_id != faithful.run_id
