@@ -63,6 +63,7 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
     assert {p.name for p in run_dir.iterdir()} == {
         "metrics.csv",
         "traces.csv",
+        "progress.csv",
         "manifest.json",
         "checkpoint.pt",
     }
