@@ -242,6 +242,11 @@ class TrainingContext:
         """Size of the meta_train split; opaque task ids are ``0 .. num_train_tasks - 1``."""
         return len(self._suite.tasks(META_TRAIN))
 
+    def draw_task_ids(self, n: int) -> list[int]:
+        """The next ``n`` opaque meta_train task ids of the run's task stream, without resetting any env
+        (play them with ``reset(task_ids=...)``)."""
+        return [task.task_id for task in self.task_sampler.draw_many(n)]
+
     def trial_env(self, episodes_per_trial: int | None = None) -> TrialEnv:
         """A counted trial environment on meta_train tasks.
 

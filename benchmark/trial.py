@@ -299,6 +299,10 @@ class TrialBatch:
     def __len__(self) -> int:
         return len(self.envs)
 
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
     def snapshot(self) -> dict[str, Any]:
         """The batch's own state (its envs are snapshotted by the training context that made them)."""
         return {"obs": self._obs.copy(), "active": self.active.copy()}

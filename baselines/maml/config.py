@@ -11,7 +11,7 @@ The TrMRL paper took its MAML baselines from two code bases (see the reference n
   (``ConjugateGradientOptimizer``: 10 CG iterations, damping 1e-5, 15 backtracks of ratio 0.8).
 * ``point-nav``: ours (no original exists for this suite).
 
-Every difference from those launchers is listed in ``baselines/maml/DEVIATIONS-section.md``.
+Every difference from those launchers is listed in the MAML-TRPO section of ``DEVIATIONS.md``.
 """
 
 from __future__ import annotations
