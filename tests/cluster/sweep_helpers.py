@@ -23,12 +23,12 @@ def sweep_command(runs_dir: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "benchmark", "sweep", *GRID, "--runs-dir", str(runs_dir), *args]
 
 
-def start_sweep(runs_dir: Path, *args: str) -> subprocess.Popen[str]:
+def start_sweep(runs_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """A sweep in its own session (process group), as a shell starts a foreground job."""
     return subprocess.Popen(
         sweep_command(runs_dir, *args),
         cwd=REPO,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -72,14 +72,17 @@ def claim_pid(runs_dir: Path, run: str) -> int | None:
     return int(words[words.index("pid") + 1]) if "pid" in words else None
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, fail: bool = True) -> Any:
+    """``condition()`` once it is true; after ``timeout`` seconds an AssertionError (or ``None``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    if fail:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    return None
 
 
 def alive(pid: int) -> bool:
