@@ -44,7 +44,7 @@ figures:
 	$(BIN)/python -m analysis --results $(RESULTS) --out $(FIGURES_OUT)
 
 bench:
-	$(BIN)/python -m benchmark.bench
+	$(BIN)/python -m benchmark.bench $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf results/runs $(RESULTS) $(FIGURES_OUT) .pytest_cache .ruff_cache .mypy_cache

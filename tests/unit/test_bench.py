@@ -1,0 +1,65 @@
+"""``make bench`` (issue #13): the quick run writes every section; the cost model and FLOP count are right.
+
+No figure is asserted: throughput on a shared machine is not a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import torch
+
+from agents.trmrl.config import TrMRLConfig
+from benchmark import bench
+
+
+def test_quick_bench_writes_every_section(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    argv = ["--quick", "--suites", "point-nav", "--methods", "random", "trmrl", "--json", str(out)]
+    assert bench.main(argv) == 0
+    figures = json.loads(out.read_text())
+    assert {"machine", "suites", "update", "acting", "e2e", "seeds", "cost"} <= set(figures)
+    assert len(figures["machine"]["loadavg_start"]) == 3 and figures["machine"]["cpu_count"] >= 1
+    assert figures["suites"]["point-nav"]["raw"] > 0 and figures["update"]["ratio"] > 0
+    assert figures["e2e"]["trmrl"]["env_steps"] > 0 and figures["e2e"]["trmrl"]["peak_rss_mb"] > 0
+    assert figures["cost"]["cpu_hours"] > 0
+    assert "TrMRL update" in capsys.readouterr().out
+
+
+def test_cost_model_scales_with_budget_and_swaps_the_simulator(tmp_path):
+    path = tmp_path / "bench.json"
+    path.write_text(
+        json.dumps(
+            {
+                "suites": {"halfcheetah-vel": {"raw": 10_000.0}, "ant-dir": {"raw": 2_000.0}},
+                "e2e": {"trmrl": {"steps_per_s": 100.0}},
+            }
+        )
+    )
+
+    @dataclasses.dataclass
+    class Job:
+        method: str
+        suite: str
+        budget_env_steps: int
+
+    hours, table = bench.estimate_cost([Job("trmrl", "halfcheetah-vel", 360_000)], path)
+    assert abs(hours - 1.0) < 1e-9 and "trmrl" in table
+    ant, _ = bench.estimate_cost([Job("trmrl", "ant-dir", 360_000)], path)
+    assert abs(ant - 360_000 * (0.01 - 1e-4 + 5e-4) / 3600) < 1e-9
+    unknown, _ = bench.estimate_cost([Job("maml", "halfcheetah-vel", 360_000)], path)
+    assert abs(unknown - 1.0) < 1e-9  # the slowest measured method stands in
+
+
+def test_flop_count_matches_the_networks_linear_layers():
+    """The counted GEMMs of a forward equal a hand count of its multiply-adds (last-layer shortcut)."""
+    config = dataclasses.replace(TrMRLConfig(), d_model=8, n_heads=2, dim_ff=16, n_layers=2, wm_size=3)
+    gemms = bench.trmrl_forward_gemms(config, token_dim=5, act_dim=2, batch=1)
+    L, d, ff, dh = 3, 8, 16, 4
+    per_inner = L * d * 3 * d + 2 * 2 * L * L * dh + L * d * d + 2 * L * d * ff
+    per_last = d * d + L * d * 2 * d + 2 * 2 * L * dh + d * d + 2 * d * ff
+    sizes = (d, *config.policy_hidden_sizes, 2)
+    head = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    assert bench.gemm_flops(gemms) == 2 * (L * 5 * d + per_inner + per_last + head)
+    assert torch.get_num_threads() >= 1
