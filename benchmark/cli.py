@@ -130,6 +130,13 @@ def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
         "--eval-episodes", type=_positive_int, help="K, episodes per evaluation trial (default: profile's)"
     )
     parser.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10.0,
+        help="write a resume point at least this often (minutes of training; 0: every agent iteration), "
+        "besides every evaluation point",
+    )
+    parser.add_argument(
         "--eval-explore",
         type=_non_negative_int,
         help="E, exploration episodes per trial, sampled actions (default: the method's, e.g. MAML 1)",
@@ -175,7 +182,13 @@ def _run(args: argparse.Namespace) -> None:
     runtime = Runtime.resolve(args.device, args.threads)
     torch.set_num_threads(args.threads)
     outcome = execute_run(
-        spec, config, args.runs_dir, progress=not args.no_progress, force=args.force, runtime=runtime
+        spec,
+        config,
+        args.runs_dir,
+        progress=not args.no_progress,
+        force=args.force,
+        runtime=runtime,
+        checkpoint_minutes=args.checkpoint_minutes,
     )
     if outcome.status == "skipped":
         print(f"{outcome.run_id}: already completed, skipped ({outcome.run_dir})")
@@ -218,10 +231,14 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> None:
-    from benchmark.results.store import merge_runs
+    import pandas as pd
+
+    from benchmark.results.store import merge_runs, mixed_provenance, runs_path_for
 
     out, runs, rows = merge_runs(args.runs_dir, args.out, args.include_incomplete)
     print(f"merged {runs} runs, {rows} rows -> {out}")
+    for note in mixed_provenance(pd.read_parquet(runs_path_for(out))):
+        print(f"benchmark: warning: the table {note} (see {runs_path_for(out)})", file=sys.stderr)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -306,7 +306,8 @@ class Run:
             )
             self._checkpointed_at = -1
             self._last_resume_point = time.perf_counter()
-            self._evaluate_due()  # the untrained agent at env_steps = 0 (nothing when resuming)
+            if self._evaluate_due():  # the untrained agent at env_steps = 0 (nothing when resuming)
+                self._save_resume_point()  # so a run killed before its first iteration resumes too
             training = self.agent.meta_train(self.ctx)
             try:
                 while not self.ctx.budget_exhausted:

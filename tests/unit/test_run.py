@@ -76,7 +76,7 @@ class ExplodingAgent:
         return getattr(self.inner, name)
 
 
-def test_failed_run_is_marked_and_moved_aside_on_retry(tmp_path, monkeypatch):
+def test_failed_run_is_marked_and_resumed_on_retry_without_duplicate_rows(tmp_path, monkeypatch):
     monkeypatch.setitem(
         registry.METHODS, "exploding", registry.MethodEntry("tests.unit.test_run:ExplodingAgent", "")
     )
@@ -85,10 +85,14 @@ def test_failed_run_is_marked_and_moved_aside_on_retry(tmp_path, monkeypatch):
         execute_run(spec, config, tmp_path, progress=False)
     manifest = json.loads((tmp_path / spec.run_id / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "boom" in manifest["error"]
-    assert len(read_run_metrics(tmp_path / spec.run_id)) > 0  # the evaluation at env_steps=0 survived
-    with pytest.raises(RuntimeError):
+    rows = len(read_run_metrics(tmp_path / spec.run_id))
+    assert rows > 0  # the evaluation at env_steps=0 survived
+    with pytest.raises(RuntimeError):  # the retry resumes from the resume point written after it
         execute_run(spec, config, tmp_path, progress=False)
-    assert len(list((tmp_path / ".incomplete").iterdir())) == 1
+    manifest = json.loads((tmp_path / spec.run_id / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and len(manifest["resumed"]) == 1
+    assert len(read_run_metrics(tmp_path / spec.run_id)) == rows  # nothing written twice
+    assert not (tmp_path / ".incomplete").exists()
 
 
 @pytest.mark.parametrize(
