@@ -7,6 +7,7 @@ results file) prints one line ``benchmark: error: ...`` and exits with status 2,
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -130,6 +131,12 @@ def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
         "--eval-episodes", type=_positive_int, help="K, episodes per evaluation trial (default: profile's)"
     )
     parser.add_argument(
+        "--env-workers",
+        type=_positive_int,
+        default=1,
+        help="subprocesses stepping each training batch's environments (same results; recorded, not hashed)",
+    )
+    parser.add_argument(
         "--checkpoint-minutes",
         type=float,
         default=10.0,
@@ -189,6 +196,7 @@ def _run(args: argparse.Namespace) -> None:
         force=args.force,
         runtime=runtime,
         checkpoint_minutes=args.checkpoint_minutes,
+        env_workers=args.env_workers,
     )
     if outcome.status == "skipped":
         print(f"{outcome.run_id}: already completed, skipped ({outcome.run_dir})")
@@ -216,13 +224,26 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     check_executor_name(args.executor)
     if args.dry_run:
-        for job in jobs:
-            print(f"{job.method} {job.suite} seed={job.seed} profile={job.profile}")
+        from benchmark.bench import DEFAULT_JSON, estimate_cost
+
+        specs = [job.resolve()[0] for job in jobs]
+        for job, spec in zip(jobs, specs, strict=True):
+            budget = spec.budget_env_steps
+            print(f"{job.method} {job.suite} seed={job.seed} profile={job.profile} budget={budget:,}")
+        if DEFAULT_JSON.exists():
+            total, table = estimate_cost(specs)
+            workers = args.workers or os.cpu_count() or 1
+            print(table)
+            print(f"estimated time on this machine with {workers} parallel runs: {total / workers:,.1f} h")
         return 0
     options = ExecutorOptions(workers=args.workers, address=args.address, max_retries=args.max_retries)
     # execute_sweep refuses a bad device or executor option before any run starts, and catches SIGINT and
     # SIGTERM itself: a stopped sweep ends here with its summary, not with a traceback.
-    settings = RunSettings(device=args.device, checkpoint_minutes=getattr(args, "checkpoint_minutes", None))
+    settings = RunSettings(
+        device=args.device,
+        checkpoint_minutes=getattr(args, "checkpoint_minutes", None),
+        env_workers=args.env_workers,
+    )
     report = execute_sweep(jobs, args.runs_dir, args.executor, options, settings)
     print(report.summary(), flush=True)
     for line in report.details():

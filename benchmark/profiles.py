@@ -57,7 +57,16 @@ def _same_for(suites: tuple[str, ...], budget: SuiteBudget) -> dict[str, SuiteBu
     return dict.fromkeys(suites, budget)
 
 
-METHODS = ("random", "trmrl", "rl2")
+def _registered_methods() -> tuple[str, ...]:
+    """Every registered method, ablation variants included: the registry is the one method list."""
+    from benchmark.registry import METHODS as REGISTRY
+
+    return tuple(REGISTRY)
+
+
+METHODS = _registered_methods()
+PAPER_SUITES = ("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml1-push", "ml45")
+"""The suites of the paper's figures (``plot_online_adaptation.py``)."""
 
 SMOKE = Profile(
     name="smoke",
@@ -72,31 +81,35 @@ SMOKE = Profile(
     },
 )
 
-# Sized on the measured meta-training throughput on one core (TrMRL's paper config is learn-bound near
-# 150 env steps/s on halfcheetah-vel, RL² ~4k, Meta-World ~300-1000): the default grid takes about 40 min
-# on 2 cores and draws every figure. Its budgets are far below the paper's: curves show early learning only.
+# Sized on the meta-training throughput measured on one core (results/bench/bench.json and the method
+# READMEs: TrMRL's paper config is learn-bound near 150-190 env steps/s on halfcheetah-vel and ~170 on
+# Meta-World; RL² and MAML 4k-6k; PEARL's quick config a few hundred): every method on the paper's suites and
+# point-nav, 3 seeds, in about two hours on 2 cores (`sweep --profile quick --dry-run` prints the estimate).
+# The budgets are far below the paper's: the curves show early learning only.
 _MEASURED_SPLITS = ("meta_test", "ood")
 QUICK = Profile(
     name="quick",
-    description="every method on point-nav, halfcheetah-vel, ml1-push, 3 seeds, ~40 min on 2 CPU cores",
+    description="every method on the paper's suites and point-nav, 3 seeds, about 2 h on 2 CPU cores",
     methods=METHODS,
-    suites=("halfcheetah-vel", "ml1-push", "point-nav"),  # longest runs first: the pool finishes sooner
+    # longest runs first: the pool finishes sooner
+    suites=("ml45", "ml1-push", "ml1-reach", "ant-dir", "halfcheetah-vel", "halfcheetah-dir", "point-nav"),
     seeds=3,
     budgets={
-        **_same_for(LOCOMOTION, SuiteBudget(64_000, 4, EvalSettings(10, 3, _MEASURED_SPLITS))),
-        "point-nav": SuiteBudget(300_000, 4, EvalSettings(20, 3, _MEASURED_SPLITS)),
-        **_same_for(METAWORLD, SuiteBudget(40_000, 3, EvalSettings(5, 3, ("meta_train", "meta_test")))),
+        **_same_for(LOCOMOTION, SuiteBudget(16_000, 3, EvalSettings(10, 3, _MEASURED_SPLITS))),
+        "point-nav": SuiteBudget(100_000, 4, EvalSettings(20, 3, _MEASURED_SPLITS)),
+        **_same_for(METAWORLD, SuiteBudget(20_000, 3, EvalSettings(5, 3, ("meta_train", "meta_test")))),
     },
 )
 
 # The paper plots every suite up to 5e7 env steps (52M for push; plot_online_adaptation.py), evaluates
-# locomotion adaptation on 20 tasks x 6 episodes and Meta-World on 10 test tasks x 10 episodes, 3 seeds.
+# locomotion adaptation on 20 tasks x 6 episodes and Meta-World on 10 test tasks x 10 episodes, 3 seeds;
+# this profile adds ML10 and defaults to 5 seeds (--seeds for more), whose intervals are much tighter.
 PAPER = Profile(
     name="paper",
-    description="the paper's grid: 50M env steps, 20x6 (locomotion) / 10x10 (Meta-World) evaluation, 3 seeds",
+    description="the paper's grid + ML10: 50M env steps, 20x6 / 10x10 evaluation, 5 seeds",
     methods=METHODS,
-    suites=("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml1-push", "ml45"),
-    seeds=3,
+    suites=(*PAPER_SUITES, "ml10"),
+    seeds=5,
     budgets={
         **_same_for(LOCOMOTION, SuiteBudget(50_000_000, 51, EvalSettings(num_tasks=20, episodes=6))),
         "point-nav": SuiteBudget(2_000_000, 21, EvalSettings(num_tasks=20, episodes=6)),

@@ -218,6 +218,7 @@ def execute_run(
     force: bool = False,
     runtime: Runtime | None = None,
     checkpoint_minutes: float = DEFAULT_CHECKPOINT_MINUTES,
+    env_workers: int = 1,
 ) -> RunOutcome:
     """Execute ``spec`` into ``runs_dir/<run_id>/`` and return what happened.
 
@@ -231,10 +232,14 @@ def execute_run(
     Args:
         checkpoint_minutes: besides every evaluation point, write a resume point at the first agent yield
             after this many minutes of training (0: at every yield).
+        env_workers: subprocesses stepping each training batch's environments (issue #13); the results
+            are the single-process ones bit for bit, so it is recorded but not hashed.
     """
     runtime = runtime or Runtime()
     if checkpoint_minutes < 0:
         raise BenchmarkError(f"checkpoint interval must be >= 0 minutes, got {checkpoint_minutes}")
+    if env_workers < 1:
+        raise BenchmarkError(f"env workers must be >= 1, got {env_workers}")
     run_dir = Path(runs_dir) / spec.run_id
     with RunClaim(Path(runs_dir), spec.run_id):
         resume_state: dict[str, Any] | None = None
@@ -250,7 +255,7 @@ def execute_run(
                 _move_aside(run_dir)
         elif run_dir.exists():
             _move_aside(run_dir)
-        run = Run(spec, config, run_dir, runtime, checkpoint_minutes, progress)
+        run = Run(spec, config, run_dir, runtime, checkpoint_minutes, progress, env_workers)
         return run.execute(resume_state)
 
 
@@ -265,8 +270,10 @@ class Run:
         runtime: Runtime,
         checkpoint_minutes: float,
         progress: bool,
+        env_workers: int = 1,
     ) -> None:
         self.spec, self.config, self.run_dir, self.runtime = spec, config, run_dir, runtime
+        self.env_workers = env_workers
         self.checkpoint_seconds = 60.0 * checkpoint_minutes
         self.progress = progress
         self.pending = list(spec.eval_grid)
@@ -295,7 +302,15 @@ class Run:
             env_spec = EnvSpec.from_suite(self.suite)
             factory = registry.load_method(spec.method)
             self.agent: MetaAgent = factory(self.config, env_spec, spec.seed, self.runtime)
-            self.ctx = TrainingContext(self.suite, env_spec, spec.seed, spec.budget_env_steps, self.runtime)
+            self.ctx = TrainingContext(
+                self.suite,
+                env_spec,
+                spec.seed,
+                spec.budget_env_steps,
+                self.runtime,
+                env_workers=self.env_workers,
+            )
+            self.manifest["env_workers"] = self.env_workers
             self.writer = MetricsWriter(run_dir / METRICS_FILE)
             self.traces_writer = TracesWriter(run_dir / TRACES_FILE) if spec.eval.traces != "none" else None
             self.progress_log = ProgressLog(run_dir / PROGRESS_FILE)
@@ -331,6 +346,7 @@ class Run:
                     close()
                 self.bar.close()
                 self.progress_log.close()
+                self.ctx.close()  # env worker processes, where there are any
             # An agent whose generator returned may have stepped since its last yield: evaluate that.
             self._evaluate_due()
             if self.pending:

@@ -125,6 +125,8 @@ class RunSettings:
     """auto | cpu | cuda[:N], resolved where the run executes"""
     checkpoint_minutes: float | None = None
     """minutes of training between resume points besides the evaluation points; ``None``: the run's default"""
+    env_workers: int = 1
+    """subprocesses stepping each run's training environments (same results; issue #13)"""
 
 
 def run_job(
@@ -137,7 +139,9 @@ def run_job(
     extra: dict[str, Any] = {}
     if settings.checkpoint_minutes is not None:
         extra["checkpoint_minutes"] = settings.checkpoint_minutes
-    return execute_run(spec, config, runs_dir, progress=progress, runtime=runtime, **extra)
+    return execute_run(
+        spec, config, runs_dir, progress=progress, runtime=runtime, env_workers=settings.env_workers, **extra
+    )
 
 
 @dataclass(frozen=True)

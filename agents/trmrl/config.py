@@ -197,6 +197,10 @@ def default_config(suite: str, profile: str) -> TrMRLConfig:
         config = dataclasses.replace(config, meta_batch_size=classes * max(1, round(25 / classes)))
     if profile == "quick" and config.episodes_per_trial == 10:
         config = dataclasses.replace(config, meta_batch_size=max(2, classes))
+        if classes > 1:
+            # One stratified meta-batch of 10-45 trials x 10 episodes x 500 steps (50k-225k env steps) would
+            # overshoot the quick budget many times: quick ML10/ML45 trains on one-episode trials.
+            config = dataclasses.replace(config, episodes_per_trial=1)
     if profile == "smoke":
         meta_batch = 4 if suite == "point-nav" else (2 if config.episodes_per_trial == 2 else 1)
         config = dataclasses.replace(

@@ -8,6 +8,7 @@ resets); whole runs of TrMRL and the random agent are compared through :func:`be
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -61,19 +62,22 @@ def test_worker_batch_steps_like_the_in_process_batch(suite_name, autoreset):
 def test_a_run_with_env_workers_equals_the_single_process_run(tmp_path, monkeypatch, method, suite_name):
     outcomes = {}
     for workers in (1, 2):
-        # The run's context with env workers (what `--env-workers` will pass once run.py forwards it).
+        # `run --env-workers N` reaches the run's context; the spy checks the batches really ran in workers.
         made: list[TrainingContext] = []
 
-        def context(*args, workers=workers, made=made, **kwargs):
-            made.append(TrainingContext(*args, env_workers=workers, **kwargs))
+        def context(*args, made=made, **kwargs):
+            made.append(TrainingContext(*args, **kwargs))
             return made[-1]
 
         monkeypatch.setattr(benchmark.run, "TrainingContext", context)
         spec, config = resolve_run(method, suite_name, 0, "smoke")
-        outcomes[workers] = execute_run(spec, config, tmp_path / str(workers), progress=False)
+        outcomes[workers] = execute_run(
+            spec, config, tmp_path / str(workers), progress=False, env_workers=workers
+        )
         assert isinstance(made[0]._batches[0], WorkerTrialBatch) == (workers > 1)
-        made[0].close()
         assert outcomes[workers].status == "completed"
+        manifest = json.loads((outcomes[workers].run_dir / "manifest.json").read_text())
+        assert manifest["env_workers"] == workers
     for name in (METRICS_FILE, TRACES_FILE):
         assert (outcomes[1].run_dir / name).read_bytes() == (outcomes[2].run_dir / name).read_bytes(), name
 
