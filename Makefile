@@ -9,7 +9,7 @@ WORKERS ?=
 RESULTS ?= results/results.parquet
 FIGURES_OUT ?= analysis/out
 
-.PHONY: install test test-slow lint type reproduce-paper sweep results figures bench clean
+.PHONY: install test test-slow lint type reproduce-paper eta sweep results figures bench clean
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
@@ -32,7 +32,11 @@ type:
 	$(BIN)/mypy benchmark agents baselines analysis
 
 # The main job: the profile's whole grid, merged into one table, drawn as figures.
-reproduce-paper: sweep results figures
+reproduce-paper: eta sweep results figures
+
+# The grid's estimated cost and time on this machine (from results/bench/bench.json), before it starts.
+eta:
+	@$(BIN)/python -m benchmark sweep --profile $(PROFILE) --dry-run $(if $(WORKERS),--workers $(WORKERS),) | tail -2
 
 sweep:
 	$(BIN)/python -m benchmark sweep --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS),)
