@@ -43,6 +43,7 @@ METHODS: dict[str, MethodStyle] = {
     "rl2": MethodStyle("RL²", "#1f77b4", "s", "--", "yes"),
     "maml": MethodStyle("MAML-TRPO", "#2ca02c", "^", "-.", "yes"),
     "pearl": MethodStyle("PEARL", "#9467bd", "D", (0, (1, 1)), "yes"),
+    "trmrl-trial": MethodStyle("TrMRL, trial memory", "#b15928", "d", (0, (6, 2)), "yes"),
     "random": MethodStyle("Random", "#7f7f7f", "", (0, (4, 2, 1, 2)), "no"),
 }
 """Known methods, in legend order (``random`` is always drawn last, as the floor).
@@ -50,7 +51,7 @@ METHODS: dict[str, MethodStyle] = {
 ``across_episodes``: TrMRL's faithful default clears its 5-token window at every episode start (the original
 ``RL2Worker.rollout`` calls ``reset_observations()``), so it adapts within an episode only; RL² keeps its
 recurrent state over the trial; MAML takes its inner step after the exploration episodes; PEARL updates its
-posterior from them."""
+posterior from them; ``trmrl-trial`` (the registry's ablation, ``memory_scope="trial"``) keeps its window."""
 
 FALLBACK_PALETTE: tuple[str, ...] = (
     "#ff7f0e",  # orange
