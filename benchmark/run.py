@@ -513,22 +513,26 @@ def _usable_resume_state(run_dir: Path, spec: RunSpec, manifest: dict[str, Any])
     return state
 
 
+def _trial_key(spec: RunSpec, env_steps: int, trial: EpisodeResult | TrialTrace) -> dict[str, Any]:
+    """The columns that say which run, evaluation point and trial a row belongs to (both tables)."""
+    return {
+        "run_id": spec.run_id,
+        "method": spec.method,
+        "suite": spec.suite,
+        "split": trial.split,
+        "seed": spec.seed,
+        "env_steps": env_steps,
+        "trial": trial.trial,
+        "task_id": trial.task_id,
+        "task_name": trial.task_name,
+        "task_param": trial.task_param,
+    }
+
+
 def _rows(spec: RunSpec, env_steps: int, results: list[EpisodeResult]) -> list[dict[str, Any]]:
     rows = []
     for r in results:
-        base = {
-            "run_id": spec.run_id,
-            "method": spec.method,
-            "suite": spec.suite,
-            "split": r.split,
-            "seed": spec.seed,
-            "env_steps": env_steps,
-            "trial": r.trial,
-            "task_id": r.task_id,
-            "task_name": r.task_name,
-            "episode": r.episode,
-            "task_param": r.task_param,
-        }
+        base = {**_trial_key(spec, env_steps, r), "episode": r.episode}
         rows.append({**base, "metric": "return", "value": r.episode_return})
         rows.append({**base, "metric": "episode_length", "value": float(r.length)})
         if r.success is not None:
@@ -539,18 +543,7 @@ def _rows(spec: RunSpec, env_steps: int, results: list[EpisodeResult]) -> list[d
 def _trace_rows(spec: RunSpec, env_steps: int, traces: list[TrialTrace]) -> list[dict[str, Any]]:
     rows = []
     for trace in traces:
-        base = {
-            "run_id": spec.run_id,
-            "method": spec.method,
-            "suite": spec.suite,
-            "split": trace.split,
-            "seed": spec.seed,
-            "env_steps": env_steps,
-            "trial": trace.trial,
-            "task_id": trace.task_id,
-            "task_name": trace.task_name,
-            "task_param": trace.task_param,
-        }
+        base = _trial_key(spec, env_steps, trace)
         for step, (reward, episode) in enumerate(zip(trace.rewards, trace.episodes, strict=True)):
             rows.append({**base, "episode": episode, "step": step, "reward": reward})
     return rows

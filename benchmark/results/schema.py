@@ -216,26 +216,22 @@ def traces_path_for(results_path: str | Path) -> Path:
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read and validate a merged results table (parquet, or CSV with the same columns)."""
     path = Path(path)
-    if not path.exists():
-        raise ResultsSchemaError(f"{path}: no such results file")
-    try:
-        raw = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
-        raise ResultsSchemaError(
-            f"{path}: not a readable results file ({type(exc).__name__}: {exc})"
-        ) from None
-    return validate(with_v2_columns(raw), source=str(path))
+    return validate(with_v2_columns(_read_frame(path, "results")), source=str(path))
 
 
 def read_traces(path: str | Path) -> pd.DataFrame:
     """Read and validate a merged traces table (parquet or CSV)."""
     path = Path(path)
+    return validate_traces(_read_frame(path, "traces"), source=str(path))
+
+
+def _read_frame(path: Path, what: str) -> pd.DataFrame:
+    """A parquet or CSV file as a frame; a missing or corrupt file is a one-line error naming ``what``."""
     if not path.exists():
-        raise ResultsSchemaError(f"{path}: no such traces file")
+        raise ResultsSchemaError(f"{path}: no such {what} file")
     try:
-        raw = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
         raise ResultsSchemaError(
-            f"{path}: not a readable traces file ({type(exc).__name__}: {exc})"
+            f"{path}: not a readable {what} file ({type(exc).__name__}: {exc})"
         ) from None
-    return validate_traces(raw, source=str(path))
