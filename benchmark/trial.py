@@ -161,7 +161,7 @@ class TrialEnv(gym.Env):
 
     def _reset_episode(self) -> np.ndarray:
         # Inner resets draw their seeds from this env's generator: one seed at the trial's reset fixes all.
-        self._pre_reset_rng = copy.deepcopy(self.np_random.bit_generator.state)
+        self._pre_reset_rng = self.np_random.bit_generator.state  # a fresh dict each read: no copy
         obs, _ = self.task_env.reset(seed=int(self.np_random.integers(2**31 - 1)))
         self._t = 0
         self._episode_return = 0.0
@@ -328,17 +328,27 @@ class TrialBatch:
         for given in (tasks, task_ids):
             if given is not None and len(given) != len(chosen):
                 raise ValueError(f"{len(given)} tasks for {len(chosen)} environments")
+        requests: dict[int, dict | None] = {}
+        for k, i in enumerate(chosen):
+            requests[i] = None
+            if tasks is not None:
+                requests[i] = {"task": tasks[k]}
+            elif task_ids is not None:
+                requests[i] = {"task_id": task_ids[k]}
         infos: list[dict] = [{} for _ in self.envs]
         self.active[:] = False
-        for k, i in enumerate(chosen):
-            options: dict | None = None
-            if tasks is not None:
-                options = {"task": tasks[k]}
-            elif task_ids is not None:
-                options = {"task_id": task_ids[k]}
-            self._obs[i], infos[i] = self.envs[i].reset(options=options)
+        for i, (obs, info) in self._reset_rows(requests).items():
+            self._obs[i], infos[i] = obs, info
             self.active[i] = True
         return self._obs.copy(), infos
+
+    def _reset_rows(self, requests: dict[int, dict | None]) -> dict[int, tuple[np.ndarray, dict]]:
+        """Reset each row with its options, in row order (task draws happen in that order)."""
+        return {i: self.envs[i].reset(options=options) for i, options in requests.items()}
+
+    def _step_rows(self, actions: dict[int, np.ndarray]) -> dict[int, tuple]:
+        """Step each row's env with its action; replies by row."""
+        return {i: self.envs[i].step(action) for i, action in actions.items()}
 
     def step(self, actions: np.ndarray) -> BatchStep:
         n = len(self.envs)
@@ -349,8 +359,9 @@ class TrialBatch:
         stepped = self.active.copy()
         final_obs = self._obs.copy()
         infos: list[dict] = [{} for _ in range(n)]
-        for i in np.flatnonzero(stepped):
-            obs, r, term, trunc, info = self.envs[i].step(actions[i])
+        replies = self._step_rows({int(i): actions[i] for i in np.flatnonzero(stepped)})
+        restarts: dict[int, dict | None] = {}
+        for i, (obs, r, term, trunc, info) in replies.items():
             reward[i] = r
             episode_end[i] = info["episode_end"]
             terminated[i] = bool(self.layout.done(info.get("final_observation", obs)))
@@ -360,10 +371,14 @@ class TrialBatch:
             if term or trunc:
                 trial_end[i] = True
                 if self.autoreset:
-                    self._obs[i], reset_info = self.envs[i].reset()
-                    info["reset_info"] = reset_info
+                    restarts[i] = None  # a finished trial restarts on the env's next task
                 else:
                     self.active[i] = False
+        # Restarts after every row stepped: envs draw nothing while stepping, so the task draws keep their
+        # row order, and a worker batch needs one round trip for all of them.
+        for i, (obs, reset_info) in self._reset_rows(restarts).items():
+            self._obs[i] = obs
+            infos[i]["reset_info"] = reset_info
         return BatchStep(
             self._obs.copy(), reward, terminated, episode_end, trial_end, stepped, final_obs, infos
         )

@@ -31,7 +31,7 @@ import numpy as np
 
 from benchmark.suites.base import META_TRAIN, Suite, Task
 from benchmark.tasks import TaskSampler
-from benchmark.trial import BatchStep, StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
+from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
 
 
 def _worker_main(conn: Connection, suite: Suite) -> None:
@@ -222,66 +222,13 @@ class WorkerTrialBatch(TrialBatch):
         replies: dict[int, Any] = {}
         for worker, rows in by_worker.items():
             replies.update(zip(rows, self.pool.receive(worker), strict=True))
+        return {row: replies[row] for row in requests}  # in request (row) order, as TrialBatch's hooks
+
+    def _reset_rows(self, requests: dict[int, dict | None]) -> dict[int, tuple[np.ndarray, dict]]:
+        # Options resolved in row order in the parent (task draws as in TrialBatch), then one round trip.
+        return self._scatter("reset", {i: self.envs[i].reset_options(o) for i, o in requests.items()})
+
+    def _step_rows(self, actions: dict[int, np.ndarray]) -> dict[int, tuple]:
+        replies = self._scatter("step", {i: np.asarray(a) for i, a in actions.items()})
+        self.envs[0].counter.add(len(actions))  # the workers' envs count nothing: the parent does
         return replies
-
-    def reset(
-        self,
-        tasks: Sequence[Task] | None = None,
-        *,
-        task_ids: Sequence[int] | None = None,
-        rows: Sequence[int] | None = None,
-    ) -> tuple[np.ndarray, list[dict]]:
-        chosen = list(range(len(self.envs))) if rows is None else [int(r) for r in rows]
-        for given in (tasks, task_ids):
-            if given is not None and len(given) != len(chosen):
-                raise ValueError(f"{len(given)} tasks for {len(chosen)} environments")
-        requests: dict[int, Any] = {}
-        for k, i in enumerate(chosen):  # in row order: the parent's task draws happen as in TrialBatch.reset
-            options: dict | None = None
-            if tasks is not None:
-                options = {"task": tasks[k]}
-            elif task_ids is not None:
-                options = {"task_id": task_ids[k]}
-            requests[i] = self.envs[i].reset_options(options)
-        replies = self._scatter("reset", requests)
-        infos: list[dict] = [{} for _ in self.envs]
-        self.active[:] = False
-        for i in chosen:
-            self._obs[i], infos[i] = replies[i]
-            self.active[i] = True
-        return self._obs.copy(), infos
-
-    def step(self, actions: np.ndarray) -> BatchStep:
-        n = len(self.envs)
-        reward = np.zeros(n, dtype=np.float64)
-        terminated = np.zeros(n, dtype=bool)
-        episode_end = np.zeros(n, dtype=bool)
-        trial_end = np.zeros(n, dtype=bool)
-        stepped = self.active.copy()
-        final_obs = self._obs.copy()
-        infos: list[dict] = [{} for _ in range(n)]
-        rows = [int(i) for i in np.flatnonzero(stepped)]
-        replies = self._scatter("step", {i: np.asarray(actions[i]) for i in rows})
-        self.envs[0].counter.add(len(rows))
-        restarts: dict[int, Any] = {}
-        for i in rows:  # the same bookkeeping as TrialBatch.step, row by row
-            obs, r, term, trunc, info = replies[i]
-            reward[i] = r
-            episode_end[i] = info["episode_end"]
-            terminated[i] = bool(self.layout.done(info.get("final_observation", obs)))
-            final_obs[i] = info.get("final_observation", obs)
-            infos[i] = info
-            self._obs[i] = obs
-            if term or trunc:
-                trial_end[i] = True
-                if self.autoreset:
-                    restarts[i] = self.envs[i].reset_options(None)  # row order: the same task draws
-                else:
-                    self.active[i] = False
-        if restarts:
-            for i, (obs, reset_info) in self._scatter("reset", restarts).items():
-                self._obs[i] = obs
-                infos[i]["reset_info"] = reset_info
-        return BatchStep(
-            self._obs.copy(), reward, terminated, episode_end, trial_end, stepped, final_obs, infos
-        )
