@@ -26,14 +26,11 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
-from benchmark.results.schema import validate
+from benchmark.results.schema import validate, with_v2_columns
 from benchmark.suites import SUITES
 
 RUN_KEYS = ["method", "suite", "run_id", "seed"]
 """Columns that identify one run; ``run_id`` alone would do, the others travel along for grouping."""
-
-OPTIONAL_COLUMNS: dict[str, str] = {"trial": "Int64", "task_name": "string"}
-"""Columns newer tables carry; older tables get them as nulls."""
 
 
 def score_metric(suite: str) -> str:
@@ -68,26 +65,15 @@ def score_label(suite: str, split: str = "meta_test") -> str:
     return f"{split.replace('_', '-')} {score_name(suite)}"
 
 
-def with_optional_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the columns newer tables carry (:data:`OPTIONAL_COLUMNS`) added as nulls if absent."""
-    missing = [c for c in OPTIONAL_COLUMNS if c not in df.columns]
-    if not missing:
-        return df
-    df = df.copy()
-    for column in missing:
-        df[column] = pd.Series(pd.NA, index=df.index, dtype=OPTIONAL_COLUMNS[column])
-    return df
-
-
 def prepare(df: pd.DataFrame, *, source: str = "results table", validated: bool = False) -> pd.DataFrame:
     """``df`` checked against the schema (older tables get the ``trial``/``task_name`` columns as nulls).
 
     Raises:
         ResultsSchemaError: a one-line message naming the first problem.
     """
-    df = with_optional_columns(df)
+    df = with_v2_columns(df)  # the schema's own migration of tables older than trial/task_name
     out = df if validated else validate(df, source=source)
-    return with_optional_columns(out.reset_index(drop=True))
+    return out.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
