@@ -37,6 +37,13 @@ def mid_run_pid(runs_dir, run):
     return pid if pid is not None and alive(pid) else None
 
 
+def all_training_and_one_mid_run(runs_dir, runs):
+    """True once every run in ``runs`` is running and past its first evaluation, and one is mid-run."""
+    counts = [evaluations(runs_dir, run) for run in runs]
+    running = all((manifest(runs_dir, run) or {}).get("status") == "running" for run in runs)
+    return running and min(counts) >= 1 and max(counts) >= MID_RUN
+
+
 NO_CLAIM = not hasattr(errors, "RunLockedError")
 
 
@@ -68,8 +75,9 @@ def test_a_signal_stops_the_sweep_with_a_summary_and_leaves_its_runs_resumable(t
     args = ("--seeds", "4", "--budget", str(BUDGET), "--executor", executor, *workers)
     sweep = start_sweep(runs, *args)
     running = [run_id(0, BUDGET), run_id(1, BUDGET)] if executor == "local" else [run_id(0, BUDGET)]
-    for run in running:
-        wait_for(lambda run=run: evaluations(runs, run) >= MID_RUN, 120, f"{run} to be mid-run")
+    # One snapshot of all running runs, not one wait per run: the second worker starts seconds after the first
+    # on a loaded machine, and waiting for it to reach mid-run let the first one finish (CI, stop 15).
+    wait_for(lambda: all_training_and_one_mid_run(runs, running), 120, f"{running} training, one mid-run")
     if signum == signal.SIGINT:
         os.killpg(sweep.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
     else:
