@@ -2,7 +2,8 @@
 
 A structural :class:`typing.Protocol`, no base class to inherit (Meta-World's evaluation protocols and
 Acme's ``Actor`` are the models). The harness constructs an agent as ``AgentClass(config, spec, seed)``,
-where ``config`` is the method's frozen dataclass from ``AgentClass.default_config(suite, profile)``.
+where ``config`` is the method's frozen dataclass from ``AgentClass.default_config(suite, tier)`` (``tier``:
+one of :data:`benchmark.profiles.CONFIG_TIERS`, named by the run's profile).
 
 Training: ``meta_train(ctx)`` is a generator. The agent owns its loop (on-policy, MAML, off-policy) but takes
 every environment from ``ctx``, which counts env_steps itself, and ``yield``s after each iteration (a rollout

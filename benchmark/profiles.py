@@ -1,5 +1,6 @@
-"""Profiles: the grids and budgets of ``smoke`` (seconds, tests), ``quick`` (every figure on 2 cores) and
-``paper`` (the paper's grid and budgets; a cluster or GPU job).
+"""Profiles: the grids and budgets of ``smoke`` (seconds, tests), ``quick`` (every figure on 2 cores),
+``long`` (halfcheetah-vel at 1M env steps for every method; issue #14's longer runs) and ``paper`` (the
+paper's grid and budgets; a cluster or GPU job).
 
 A profile fixes, for every suite, the meta-training budget in env_steps, the evaluation grid and the
 evaluation protocol's size, plus the default sweep grid (methods x suites x seeds). This file is the
@@ -15,6 +16,12 @@ import numpy as np
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings
 from benchmark.suites import SUITES
+
+CONFIG_TIERS = ("smoke", "quick", "paper")
+"""The configuration tiers every method's ``default_config(suite, tier)`` knows: ``paper`` (the original's
+values), ``quick`` (the same method, less work per iteration, so that a small budget holds many updates) and
+``smoke`` (tiny, proves the plumbing). A profile names the tier its runs take
+(:attr:`Profile.method_configs`)."""
 
 LOCOMOTION = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-dir-2d", "ant-goal")
 METAWORLD = ("ml1-reach", "ml1-push", "ml1-pick-place", "ml10", "ml45")
@@ -48,6 +55,14 @@ class Profile:
     suites: tuple[str, ...]
     seeds: int
     budgets: dict[str, SuiteBudget]
+    method_configs: str = ""
+    """The :data:`CONFIG_TIERS` entry the methods' configurations come from; empty: the profile's own name."""
+
+    def __post_init__(self) -> None:
+        if not self.method_configs:
+            object.__setattr__(self, "method_configs", self.name)
+        if self.method_configs not in CONFIG_TIERS:
+            raise ValueError(f"profile {self.name}: method_configs must be one of {CONFIG_TIERS}")
 
     def budget(self, suite: str) -> SuiteBudget:
         return self.budgets[suite]
@@ -118,7 +133,24 @@ PAPER = Profile(
     },
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+# Issue #14's longer runs: halfcheetah-vel to 1M env steps for every method of the paper (MAML's quick
+# meta-batch, 16k env steps per meta-iteration, gives ~60 meta-iterations), 3 seeds, evaluated at 11 points.
+# The methods keep their quick configurations (PEARL's paper configuration alone would take days of CPU);
+# TrMRL's quick configuration on locomotion is its paper configuration. ~6 CPU-hours, most of it TrMRL.
+LONG = Profile(
+    name="long",
+    description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds, ~6 CPU-hours",
+    methods=tuple(m for m in METHODS if m != "trmrl-trial"),
+    suites=("halfcheetah-vel",),
+    seeds=3,
+    budgets={
+        **_same_for(LOCOMOTION, SuiteBudget(1_000_000, 11, EvalSettings(10, 3, _MEASURED_SPLITS))),
+        **_same_for(METAWORLD, SuiteBudget(1_000_000, 11, EvalSettings(5, 3, ("meta_train", "meta_test")))),
+    },
+    method_configs="quick",
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, LONG, PAPER)}
 
 # Every profile must budget every suite: a suite added to the registry without a budget fails at import.
 for _profile in PROFILES.values():

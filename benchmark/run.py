@@ -115,7 +115,8 @@ def resolve_run(
     """
     registry.check_method_name(method)
     check_suite_name(suite)
-    suite_budget = get_profile(profile).budget(suite)
+    resolved_profile = get_profile(profile)
+    suite_budget = resolved_profile.budget(suite)
     if not 0 <= seed < 2**32:
         raise BenchmarkError(f"seed must lie in [0, 2**32), got {seed}")
     if budget_env_steps is not None:
@@ -124,7 +125,9 @@ def resolve_run(
         suite_budget = dataclasses.replace(suite_budget, env_steps=budget_env_steps)
     agent_class = registry.load_method(method)
     variant = list(registry.METHODS[method].overrides)  # an ablation's own overrides come first
-    config = apply_overrides(agent_class.default_config(suite, profile), variant + list(overrides or []))
+    config = apply_overrides(
+        agent_class.default_config(suite, resolved_profile.method_configs), variant + list(overrides or [])
+    )
     validate_config = getattr(agent_class, "validate_config", None)
     try:
         check_finite_fields(config)

@@ -21,8 +21,7 @@ import math
 from dataclasses import dataclass
 
 from benchmark.errors import BenchmarkError
-
-PROFILES = ("smoke", "quick", "paper")
+from benchmark.profiles import CONFIG_TIERS
 
 METAWORLD_TRAIN_CLASSES = {"ml1-reach": 1, "ml1-push": 1, "ml1-pick-place": 1, "ml10": 10, "ml45": 45}
 """Training task classes per Meta-World suite. The meta-batch must be a multiple of it: the harness's task
@@ -136,8 +135,10 @@ def default_config(suite: str, profile: str) -> MAMLConfig:
     of its training classes in every profile (:data:`METAWORLD_TRAIN_CLASSES`). Suites this table does not
     know get ProMP's locomotion configuration.
     """
-    if profile not in PROFILES:
-        raise BenchmarkError(f"unknown profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    if profile not in CONFIG_TIERS:
+        raise BenchmarkError(
+            f"unknown configuration tier {profile!r}; known tiers: {', '.join(CONFIG_TIERS)}"
+        )
     if suite == "point-nav":
         config = POINT_NAV
     elif suite in METAWORLD_TRAIN_CLASSES:

@@ -15,8 +15,7 @@ import math
 from dataclasses import dataclass
 
 from benchmark.errors import BenchmarkError
-
-PROFILES = ("smoke", "quick", "paper")
+from benchmark.profiles import CONFIG_TIERS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,8 +239,10 @@ def default_config(suite: str, profile: str) -> PEARLConfig:
     """
     if suite not in PAPER_CONFIGS:
         raise BenchmarkError(f"PEARL has no configuration for suite {suite!r}")
-    if profile not in PROFILES:
-        raise BenchmarkError(f"unknown profile {profile!r}; profiles are {PROFILES}")
+    if profile not in CONFIG_TIERS:
+        raise BenchmarkError(
+            f"unknown configuration tier {profile!r}; known tiers: {', '.join(CONFIG_TIERS)}"
+        )
     config = PAPER_CONFIGS[suite]
     if profile == "quick":
         if suite == "point-nav":

@@ -261,7 +261,7 @@ def test_quick_and_smoke_configs_are_smaller():
         paper, quick, smoke = (default_config(suite, p) for p in ("paper", "quick", "smoke"))
         assert smoke.meta_batch <= quick.meta_batch <= paper.meta_batch
         assert smoke.lstm_hidden_size <= paper.lstm_hidden_size
-    with pytest.raises(BenchmarkError, match="unknown profile"):
+    with pytest.raises(BenchmarkError, match="unknown configuration tier"):
         default_config("point-nav", "huge")
     with pytest.raises(ValueError, match="meta_batch"):
         RL2Config(meta_batch=0)

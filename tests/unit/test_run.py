@@ -175,3 +175,22 @@ def test_a_registry_variant_is_a_method_with_its_overrides_in_the_run_spec():
     assert config.memory_scope == "trial" and faithful.agent_config["memory_scope"] == "episode"
     assert variant.agent_config["memory_scope"] == "trial" and variant.method == "trmrl-trial"
     assert variant.run_id.startswith("trmrl-trial__") and variant.run_id != faithful.run_id
+
+
+@pytest.mark.parametrize("method", ["maml", "pearl", "rl2", "trmrl"])
+def test_the_long_profile_runs_each_method_in_its_quick_configuration_at_1m_env_steps(method):
+    """Issue #14's longer runs: the profile names the configuration tier, the harness passes it on."""
+    from benchmark.profiles import get_profile
+
+    long_spec, long_config = resolve_run(method=method, suite="halfcheetah-vel", seed=0, profile="long")
+    _, quick_config = resolve_run(method=method, suite="halfcheetah-vel", seed=0, profile="quick")
+    assert long_config == quick_config
+    assert long_spec.budget_env_steps == 1_000_000 and len(long_spec.eval_grid) == 11
+    assert get_profile("long").methods == ("random", "rl2", "trmrl", "pearl", "maml")
+
+
+def test_a_profile_must_name_a_known_configuration_tier():
+    from benchmark.profiles import Profile
+
+    with pytest.raises(ValueError, match="method_configs must be one of"):
+        Profile("odd", "", ("random",), ("point-nav",), 1, {}, method_configs="huge")
