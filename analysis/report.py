@@ -142,12 +142,14 @@ def _final_table(numbers: pd.DataFrame) -> list[str]:
                 cells.append("—")
                 continue
             row = in_suite.loc[method]
-            cell = f"{_interval(row['mean'], row['ci_low'], row['ci_high'], 1)} (n={row['n_runs']})"
             if tables.is_success(suite) and np.isfinite(row["n_trials"]):
-                cell += (
-                    f"; {int(row['successes'])}/{int(row['n_trials'])} trials, exact "
-                    f"[{_fmt(row['cp_low'], 1)}, {_fmt(row['cp_high'], 1)}]"
-                )
+                # A success rate's Student-t interval over a few seeds can leave [0, 100]; the exact
+                # Clopper-Pearson interval over the pooled trials is the one shown (issue #12, point 1).
+                exact = f"[{_fmt(row['cp_low'], 1)}, {_fmt(row['cp_high'], 1)}]"
+                trials = f"{int(row['successes'])}/{int(row['n_trials'])} trials"
+                cell = f"{_fmt(row['mean'], 1)} (n={row['n_runs']}; {trials}, exact {exact})"
+            else:
+                cell = f"{_interval(row['mean'], row['ci_low'], row['ci_high'], 1)} (n={row['n_runs']})"
             cells.append(cell)
         rows.append(cells)
     return _markdown_table(["suite: score at env steps", *[styles[m].label for m in methods]], rows)
@@ -312,8 +314,9 @@ def make(
         "- **Final**: every run of a suite is compared at the suite's **common final point**, the last grid "
         "point all its runs reached.",
         "- **Intervals**: per-suite numbers and curves: 95 % Student-t interval over runs (seeds), none "
-        "from a single run; success rates also with an exact Clopper-Pearson interval over the pooled "
-        "trials (which ignores between-seed spread); paired differences: Student-t over paired seeds; "
+        "from a single run; success rates in the final table with an exact Clopper-Pearson interval over "
+        "the pooled trials instead (it stays in [0, 100] but ignores between-seed spread; the CSV has "
+        "both); paired differences: Student-t over paired seeds; "
         "aggregates: stratified bootstrap over runs x suites with a small-sample correction; probability "
         "of improvement and performance profiles: exact Clopper-Pearson. Simulated coverage of these "
         "intervals at n = 3, 5, 10 is in `analysis/README.md`.",
