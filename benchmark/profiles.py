@@ -136,10 +136,11 @@ PAPER = Profile(
 # Issue #14's longer runs: halfcheetah-vel to 1M env steps for every method of the paper (MAML's quick
 # meta-batch, 16k env steps per meta-iteration, gives ~60 meta-iterations), 3 seeds, evaluated at 11 points.
 # The methods keep their quick configurations (PEARL's paper configuration alone would take days of CPU);
-# TrMRL's quick configuration on locomotion is its paper configuration. ~6 CPU-hours, most of it TrMRL.
+# TrMRL's quick configuration on locomotion is its paper configuration. ~9 CPU-hours (measured: TrMRL
+# and PEARL ~1.5 h per run, the others minutes).
 LONG = Profile(
     name="long",
-    description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds, ~6 CPU-hours",
+    description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds, ~9 CPU-hours",
     methods=tuple(m for m in METHODS if m != "trmrl-trial"),
     suites=("halfcheetah-vel",),
     seeds=3,
