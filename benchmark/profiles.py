@@ -72,11 +72,12 @@ def _same_for(suites: tuple[str, ...], budget: SuiteBudget) -> dict[str, SuiteBu
     return dict.fromkeys(suites, budget)
 
 
-def _registered_methods() -> tuple[str, ...]:
-    """Every registered method, ablation variants included: the registry is the one method list."""
+def _registered_methods(variants: bool = True) -> tuple[str, ...]:
+    """Every registered method (ablation variants, entries with overrides, only if ``variants``): the
+    registry is the one method list."""
     from benchmark.registry import METHODS as REGISTRY
 
-    return tuple(REGISTRY)
+    return tuple(name for name, entry in REGISTRY.items() if variants or not entry.overrides)
 
 
 METHODS = _registered_methods()
@@ -141,7 +142,7 @@ PAPER = Profile(
 LONG = Profile(
     name="long",
     description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds, ~9 CPU-hours",
-    methods=tuple(m for m in METHODS if m != "trmrl-trial"),
+    methods=_registered_methods(variants=False),  # the paper's methods, no ablations
     suites=("halfcheetah-vel",),
     seeds=3,
     budgets={
