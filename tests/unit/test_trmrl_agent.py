@@ -13,6 +13,7 @@ from agents.trmrl.agent import TrMRLAgent
 from agents.trmrl.config import PAPER_CONFIGS, TrMRLConfig, default_config, validate_for_suite
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
+from benchmark.errors import BenchmarkError
 from benchmark.profiles import get_profile
 from benchmark.run import execute_run, resolve_run
 from benchmark.suites import SUITES
@@ -208,6 +209,8 @@ def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
             assert default_config(suite, profile).meta_batch_size % classes == 0, (suite, profile)
     with pytest.raises(ValueError, match="multiple of the 10 training classes"):
         validate_for_suite(dataclasses.replace(default_config("ml10", "paper"), meta_batch_size=25), "ml10")
+    with pytest.raises(BenchmarkError, match="unknown configuration tier 'huge'"):
+        default_config("halfcheetah-vel", "huge")
     for config in PAPER_CONFIGS.values():
         assert config.memory_scope == "episode" and config.weight_decay == 0.01 and config.opt_epochs == 10
 
