@@ -180,7 +180,7 @@ def _paired_claims(summary: pd.DataFrame) -> list[str]:
         return ["No two methods share a seed on any suite: no paired comparison.", ""]
     styles = method_styles(set(summary["method"]) | set(summary["versus"]))
     lines = []
-    for row in summary.sort_values(["suite", "versus", "method"]).itertuples(index=False):
+    for row in summary.sort_values(["suite", "split", "versus", "method"]).itertuples(index=False):
         who = f"{styles[row.method].label} − {styles[row.versus].label}"
         value = _interval(row.mean_difference, row.ci_low, row.ci_high, 2)
         n = f"n = {row.n_pairs} paired seed{'s' if row.n_pairs != 1 else ''}"
@@ -191,7 +191,7 @@ def _paired_claims(summary: pd.DataFrame) -> list[str]:
             verdict = f"supported: {styles[row.method].label} scores {direction} (interval excludes 0)"
         else:
             verdict = "not resolved: the interval includes 0"
-        lines.append(f"- {row.suite}, {who} ({row.score}): {value}, {n}; {verdict}.")
+        lines.append(f"- {row.suite} {row.split}, {who} ({row.score}): {value}, {n}; {verdict}.")
     return [*lines, ""]
 
 

@@ -1,10 +1,11 @@
 """Paired differences: each method against TrMRL and against the random policy, seed by seed.
 
 Within a seed every method faces the same tasks and reset states (the protocol seeds them from the run's
-seed), so the comparison is paired: per suite and seed, a method's final score (at the suite's common final
-point) minus the other method's. The figure shows every seed's difference as a dot and the mean over seeds
-with a 95 % Student-t interval over the paired differences (none from a single pair); an interval that
-excludes 0 is a difference the runs support.
+seed), so the comparison is paired: per suite, split and seed, a method's final score (at the suite's common
+final point) minus the other method's, on ``meta_test`` and, where the suite has it, on ``ood`` (the paper's
+out-of-distribution claim is a paired comparison on that split). The figure shows every seed's difference
+as a dot and the mean over seeds with a 95 % Student-t interval over the paired differences (none from a
+single pair); an interval that excludes 0 is a difference the runs support.
 """
 
 from __future__ import annotations
@@ -25,44 +26,55 @@ from analysis.style import (
     suite_order,
     write_csv,
 )
+from benchmark.suites.base import META_TEST, OOD
 
 NAME = "paired_differences"
 VERSUS = ("trmrl", "random")
+SPLITS = (META_TEST, OOD)
 
 
 def compute(df: tables.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(summary, per_seed)``.
 
-    ``summary``: ``suite, score, method, versus, env_steps, n_pairs, mean_difference, ci_low, ci_high,
-    interval``. ``per_seed``: ``suite, seed, method, versus, score, versus_score, difference``.
+    ``summary``: ``suite, split, score, method, versus, env_steps, n_pairs, mean_difference, ci_low, ci_high,
+    interval``. ``per_seed``: ``suite, split, seed, method, versus, score, versus_score, difference``.
     """
-    final = tables.final_scores(tables.score_table(df), "meta_test")
-    methods = list(method_styles(final["method"].unique()))
+    scores = tables.score_table(df)
     per_seed = []
-    for versus in VERSUS:
-        if versus not in methods:
+    steps = {}
+    for split in SPLITS:
+        final = tables.final_scores(scores, split)
+        if final.empty:
             continue
-        for method in methods:
-            if method == versus or (versus != "random" and method == "random"):
-                continue  # random - X is X - random with the sign flipped
-            pairs = tables.paired_by_seed(final, method, versus)
-            per_seed.append(pairs.assign(method=method, versus=versus))
-    columns = ["suite", "seed", "method", "versus", "score", "versus_score", "difference"]
+        steps.update(
+            {(suite, split): int(n) for suite, n in final.groupby("suite")["env_steps"].max().items()}
+        )
+        methods = list(method_styles(final["method"].unique()))
+        for versus in VERSUS:
+            if versus not in methods:
+                continue
+            for method in methods:
+                if method == versus or (versus != "random" and method == "random"):
+                    continue  # random - X is X - random with the sign flipped
+                pairs = tables.paired_by_seed(final, method, versus)
+                per_seed.append(pairs.assign(split=split, method=method, versus=versus))
+    columns = ["suite", "split", "seed", "method", "versus", "score", "versus_score", "difference"]
     per_seed_frame = (
         pd.concat(per_seed, ignore_index=True)[columns] if per_seed else pd.DataFrame(columns=columns)
     )
-    steps = final.groupby("suite")["env_steps"].max()
     rows = []
-    for (suite, method, versus), group in per_seed_frame.groupby(["suite", "method", "versus"], sort=True):
+    keys = ["suite", "split", "method", "versus"]
+    for (suite, split, method, versus), group in per_seed_frame.groupby(keys, sort=True):
         diff = group["difference"].to_numpy(dtype=np.float64)
         ci = stats.t_interval(diff)
         rows.append(
             (
                 suite,
+                split,
                 tables.score_name(suite),
                 method,
                 versus,
-                int(steps[suite]),
+                steps[(suite, split)],
                 diff.size,
                 ci.point,
                 ci.low,
@@ -74,6 +86,7 @@ def compute(df: tables.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows,
         columns=[
             "suite",
+            "split",
             "score",
             "method",
             "versus",
@@ -91,17 +104,18 @@ def compute(df: tables.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _figure(summary: pd.DataFrame, per_seed: pd.DataFrame):
     suites = suite_order(summary["suite"].unique())
     styles = method_styles(set(summary["method"]) | set(summary["versus"]))
-    panels = [
-        (s, v) for s in suites for v in VERSUS if ((summary["suite"] == s) & (summary["versus"] == v)).any()
-    ]
+    present = set(zip(summary["suite"], summary["split"], summary["versus"], strict=True))
+    panels = [(s, p, v) for s in suites for p in SPLITS for v in VERSUS if (s, p, v) in present]
     cols = 2
     rows = int(np.ceil(len(panels) / cols))
     fig = new_figure(9.0, 0.9 + rows * (0.6 + 0.4 * max(1, summary["method"].nunique())))
     axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
     for ax in axes[len(panels) :]:
         ax.remove()
-    for ax, (suite, versus) in zip(axes, panels, strict=False):
-        mine = summary[(summary["suite"] == suite) & (summary["versus"] == versus)]
+    for ax, (suite, split, versus) in zip(axes, panels, strict=False):
+        mine = summary[
+            (summary["suite"] == suite) & (summary["split"] == split) & (summary["versus"] == versus)
+        ]
         ordered = [m for m in styles if m in set(mine["method"])]
         for y, method in enumerate(ordered):
             row = mine[mine["method"] == method].iloc[0]
@@ -110,7 +124,10 @@ def _figure(summary: pd.DataFrame, per_seed: pd.DataFrame):
                 ax.hlines(y, row["ci_low"], row["ci_high"], color=style.color, linewidth=3.0, alpha=0.6)
             ax.plot(row["mean_difference"], y, marker=style.marker or "|", color="black", markersize=6)
             seeds = per_seed[
-                (per_seed["suite"] == suite) & (per_seed["method"] == method) & (per_seed["versus"] == versus)
+                (per_seed["suite"] == suite)
+                & (per_seed["split"] == split)
+                & (per_seed["method"] == method)
+                & (per_seed["versus"] == versus)
             ]
             ax.plot(seeds["difference"], np.full(len(seeds), y + 0.22), "o", color=style.color, markersize=3)
         ax.axvline(0.0, color="0.3", linestyle="--", linewidth=1.0)
@@ -119,9 +136,11 @@ def _figure(summary: pd.DataFrame, per_seed: pd.DataFrame):
         ax.grid(axis="y", visible=False)
         n = int(mine["n_pairs"].max())
         ax.set_title(
-            f"{suite}: X − {styles[versus].label} · {n} paired seed{'s' if n != 1 else ''}", fontsize=9
+            f"{suite}, {split.replace('_', '-')}: X − {styles[versus].label} · "
+            f"{n} paired seed{'s' if n != 1 else ''}",
+            fontsize=9,
         )
-        ax.set_xlabel(f"difference in final meta-test {tables.score_name(suite)}")
+        ax.set_xlabel(f"difference in final {tables.score_label(suite, split)}")
     fig.suptitle(
         "Paired differences at the common final point: dots = seeds, bar = 95 % Student-t interval over seeds"
     )
@@ -141,6 +160,8 @@ def make(
             else _figure(summary, per_seed)
         )
         paths = save_figure(fig, out_dir, NAME, pdf=pdf)
-    paths.append(write_csv(summary, out_dir, NAME, ["suite", "versus", "method"]))
-    paths.append(write_csv(per_seed, out_dir, f"{NAME}_per_seed", ["suite", "versus", "method", "seed"]))
+    paths.append(write_csv(summary, out_dir, NAME, ["suite", "split", "versus", "method"]))
+    paths.append(
+        write_csv(per_seed, out_dir, f"{NAME}_per_seed", ["suite", "split", "versus", "method", "seed"])
+    )
     return paths

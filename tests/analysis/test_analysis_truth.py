@@ -184,6 +184,23 @@ def test_paired_differences_have_the_known_answer(paired_table):
     # Identical offset in every seed: the difference is exactly 2 with no spread.
     assert (trmrl["mean_difference"], trmrl["ci_low"], trmrl["ci_high"]) == pytest.approx((2.0, 2.0, 2.0))
     assert not ((summary["method"] == "random") & (summary["versus"] == "trmrl")).any()
+    assert set(summary["split"]) == {"meta_test"}  # the table has no ood rows
+
+
+def test_paired_differences_cover_the_ood_split(paired_table):
+    """The paper's OOD claim is a paired comparison on the ood split: it gets its own rows. Here TrMRL scores
+    1 more on ood than on meta_test, so RL² − TrMRL is 1 lower there, seed by seed."""
+    ood = paired_table.copy()
+    ood["split"] = "ood"
+    ood.loc[ood["method"] == "trmrl", "value"] += 1.0
+    summary, per_seed = paired.compute(pd.concat([paired_table, ood], ignore_index=True))
+    rl2 = per_seed[(per_seed["method"] == "rl2") & (per_seed["versus"] == "trmrl")].set_index(
+        ["split", "seed"]
+    )
+    np.testing.assert_allclose(rl2.loc["ood", "difference"], np.array(list(RL2_MINUS_TRMRL.values())) - 1.0)
+    np.testing.assert_allclose(rl2.loc["meta_test", "difference"], list(RL2_MINUS_TRMRL.values()))
+    row = summary[(summary["split"] == "ood") & (summary["method"] == "rl2") & (summary["versus"] == "trmrl")]
+    assert row["mean_difference"].item() == pytest.approx(-0.5) and row["n_pairs"].item() == 4
 
 
 def test_probability_of_improvement_is_paired(paired_table):
