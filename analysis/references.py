@@ -8,8 +8,10 @@ made RL² 1.0 by definition on halfcheetah-vel, where it stood nearly still).
 ``references.csv`` columns: ``suite, metric, lower, lower_provenance, upper, upper_kind,
 upper_provenance``; ``upper`` is empty where no upper reference could be documented, and such a suite is
 left out of the aggregates (it still appears in every per-suite figure). ``upper_kind`` says what the
-upper reference is: ``oracle`` (computed), ``bound`` (a supremum of the reward no policy attains),
-``definition`` (100 % success) or ``none``.
+upper reference is: ``oracle`` (a policy that knows the task, computed: exactly optimal on point-nav,
+``scripts/point_nav_oracle.py``; MPPI planning on the true simulator for the MuJoCo suites,
+``scripts/mpc_oracle.py``, which bounds the optimum from below, so a learned policy can score above 1),
+``bound`` (a supremum of the reward no policy attains), ``definition`` (100 % success) or ``none``.
 """
 
 from __future__ import annotations
