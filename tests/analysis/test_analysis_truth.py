@@ -81,6 +81,7 @@ def test_locomotion_upper_references_are_the_committed_mpc_oracle_output():
     refs = references.load()
     for suite in MPC_SETTINGS:
         ref = refs[suite]
+        assert ref.upper is not None, suite
         assert ref.upper == pytest.approx(measured.loc[suite, "mean"], abs=5e-4 * abs(ref.upper)), suite
         assert "analysis.scripts.mpc_oracle" in ref.upper_provenance, suite
         assert f"{measured.loc[suite, 'episodes']} meta_test episodes" in ref.upper_provenance, suite
