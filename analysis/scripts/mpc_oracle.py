@@ -93,7 +93,7 @@ def planned_rewards(
         ``(rewards, alive)``, both ``(K, H)``. The rewards are the suite's reward terms except the ants'
         contact cost (at most 5e-4 per clipped force component, a few hundredths per step), which needs the
         contact forces that a rollout does not return. The ants' rewards read the torso's ``xpos``, which
-        Ant's RK4 integrator leaves at its last stage, ~1e-5 m from ``qpos``; this reads ``qpos``.
+        Ant's RK4 integrator leaves at its last stage, up to ~1e-4 m from ``qpos``; this reads ``qpos``.
     """
     alive = np.ones(qpos_after.shape[:2], dtype=bool)
     squared_action = np.sum(np.square(actions), axis=-1)
