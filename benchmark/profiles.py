@@ -23,6 +23,17 @@ values), ``quick`` (the same method, less work per iteration, so that a small bu
 ``smoke`` (tiny, proves the plumbing). A profile names the tier its runs take
 (:attr:`Profile.method_configs`)."""
 
+
+def check_config_tier(tier: str) -> None:
+    """Refuse a tier outside :data:`CONFIG_TIERS`; every method's ``default_config`` calls this first.
+
+    Raises:
+        BenchmarkError: the one-line error the CLI prints.
+    """
+    if tier not in CONFIG_TIERS:
+        raise BenchmarkError(f"unknown configuration tier {tier!r}; known tiers: {', '.join(CONFIG_TIERS)}")
+
+
 LOCOMOTION = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-dir-2d", "ant-goal")
 METAWORLD = ("ml1-reach", "ml1-push", "ml1-pick-place", "ml10", "ml45")
 

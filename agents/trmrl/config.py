@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchmark.config import check_non_negative, check_positive, check_sizes, check_unit_interval
-from benchmark.errors import BenchmarkError
-from benchmark.profiles import CONFIG_TIERS
+from benchmark.profiles import check_config_tier
 from benchmark.suites import SUITES
 
 
@@ -189,10 +188,7 @@ def default_config(suite: str, profile: str) -> TrMRLConfig:
     ``smoke`` shrinks the meta-batch, the trial and the PPO epochs so that one iteration fits the
     smoke budget (about 1,000 env steps); it proves the pipeline and measures nothing.
     """
-    if profile not in CONFIG_TIERS:
-        raise BenchmarkError(
-            f"unknown configuration tier {profile!r}; known tiers: {', '.join(CONFIG_TIERS)}"
-        )
+    check_config_tier(profile)
     if suite not in PAPER_CONFIGS:
         raise KeyError(f"TrMRL has no configuration for suite {suite!r}")
     config = PAPER_CONFIGS[suite]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.profiles import check_config_tier
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +60,7 @@ class TemplateAgent:
     @classmethod
     def default_config(cls, suite: str, profile: str) -> TemplateConfig:
         # YOUR METHOD: per-suite paper values; shrink for profile "smoke" (which only proves the pipeline).
+        check_config_tier(profile)
         return TemplateConfig(meta_batch_size=2 if profile == "smoke" else 4)
 
     def _policy(self, obs: np.ndarray, deterministic: np.ndarray, rng: np.random.Generator) -> np.ndarray:

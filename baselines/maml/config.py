@@ -20,8 +20,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from benchmark.errors import BenchmarkError
-from benchmark.profiles import CONFIG_TIERS
+from benchmark.profiles import check_config_tier
 
 METAWORLD_TRAIN_CLASSES = {"ml1-reach": 1, "ml1-push": 1, "ml1-pick-place": 1, "ml10": 10, "ml45": 45}
 """Training task classes per Meta-World suite. The meta-batch must be a multiple of it: the harness's task
@@ -135,10 +134,7 @@ def default_config(suite: str, profile: str) -> MAMLConfig:
     of its training classes in every profile (:data:`METAWORLD_TRAIN_CLASSES`). Suites this table does not
     know get ProMP's locomotion configuration.
     """
-    if profile not in CONFIG_TIERS:
-        raise BenchmarkError(
-            f"unknown configuration tier {profile!r}; known tiers: {', '.join(CONFIG_TIERS)}"
-        )
+    check_config_tier(profile)
     if suite == "point-nav":
         config = POINT_NAV
     elif suite in METAWORLD_TRAIN_CLASSES:

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from benchmark.errors import BenchmarkError
-from benchmark.profiles import CONFIG_TIERS
+from benchmark.profiles import check_config_tier
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,10 +241,7 @@ def default_config(suite: str, profile: str) -> PEARLConfig:
     """
     if suite not in PAPER_CONFIGS:
         raise BenchmarkError(f"PEARL has no configuration for suite {suite!r}")
-    if profile not in CONFIG_TIERS:
-        raise BenchmarkError(
-            f"unknown configuration tier {profile!r}; known tiers: {', '.join(CONFIG_TIERS)}"
-        )
+    check_config_tier(profile)
     config = PAPER_CONFIGS[suite]
     if profile == "quick":
         if suite == "point-nav":

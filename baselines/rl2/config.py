@@ -19,8 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from benchmark.errors import BenchmarkError
-from benchmark.profiles import CONFIG_TIERS
+from benchmark.profiles import check_config_tier
 
 METAWORLD_META_BATCH = {"ml1-reach": 25, "ml1-push": 25, "ml1-pick-place": 25, "ml10": 10, "ml45": 45}
 """garage PR #2287: meta_batch 25 for ML1, 10 for ML10, 45 for ML45 (click defaults; trmrl-original §4.1)."""
@@ -133,10 +132,7 @@ def default_config(suite: str, profile: str) -> RL2Config:
     (1e5-2e5 env steps) hold several PPO iterations; ``smoke`` is a tiny network that proves the plumbing.
     Suites this table does not know get ProMP's locomotion configuration.
     """
-    if profile not in CONFIG_TIERS:
-        raise BenchmarkError(
-            f"unknown configuration tier {profile!r}; known tiers: {', '.join(CONFIG_TIERS)}"
-        )
+    check_config_tier(profile)
     if suite == "point-nav":
         config = POINT_NAV
         if profile == "smoke":
