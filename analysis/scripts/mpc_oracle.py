@@ -28,7 +28,7 @@ import numpy as np
 from mujoco import rollout
 
 from benchmark.suites import make_suite
-from benchmark.suites.base import META_TEST, Task
+from benchmark.suites.base import META_TEST, Suite, Task
 from benchmark.suites.locomotion import (
     ANT_DIR_CTRL_COST_WEIGHT,
     ANT_GOAL_CTRL_COST_WEIGHT,
@@ -140,10 +140,6 @@ class MppiOracle:
         self._plan = np.zeros((settings.horizon, self._model.nu))
         self._state = np.empty(mujoco.mj_stateSize(self._model, STATE_SPEC))
 
-    def reset(self) -> None:
-        """Forget the plan (a new episode)."""
-        self._plan[:] = 0.0
-
     def act(self, task: Task) -> np.ndarray:
         """One MPPI update from the simulator's current state; returns the plan's first action."""
         settings = self._settings
@@ -169,17 +165,14 @@ class MppiOracle:
         return action
 
 
-def play_episode(
-    suite_name: str, task: Task, reset_seed: int, settings: PlannerSettings, horizon: int
-) -> float:
-    """The return the suite's env pays the oracle over one episode of ``horizon`` steps on ``task``."""
-    suite = make_suite(suite_name, 0)
+def play_episode(suite: Suite, task: Task, reset_seed: int, settings: PlannerSettings) -> float:
+    """The return ``suite``'s env pays a fresh oracle over one episode (the suite's horizon) on ``task``."""
     env = suite.make_env()
     env.set_task(task)
     env.reset(seed=reset_seed)
-    oracle = MppiOracle(suite_name, env, settings, seed=reset_seed)
+    oracle = MppiOracle(suite.name, env, settings, seed=reset_seed)
     total = 0.0
-    for _ in range(horizon):
+    for _ in range(suite.horizon):
         _, reward, terminated, _, _ = env.step(oracle.act(task))
         total += reward
         if terminated:
@@ -193,7 +186,7 @@ def measure(suite_name: str, seed: int, num_tasks: int, resets: int) -> dict[str
     suite = make_suite(suite_name, seed)
     tasks = suite.splits[META_TEST][:num_tasks]
     returns = [
-        play_episode(suite_name, task, reset_seed, SETTINGS[suite_name], suite.horizon)
+        play_episode(suite, task, reset_seed, SETTINGS[suite_name])
         for task in tasks
         for reset_seed in range(resets)
     ]
