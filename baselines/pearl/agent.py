@@ -29,6 +29,7 @@ are never touched.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -191,6 +192,7 @@ class PEARLAgent:
         batch = ctx.trial_batch(cfg.num_tasks_sample, episodes_per_trial=1, autoreset=False)
         try:
             while True:
+                started = time.perf_counter()
                 if not self.initial_pool_collected:
                     pool = ctx.trial_batch(
                         min(len(self.train_tasks), INITIAL_POOL_ROWS), episodes_per_trial=1, autoreset=False
@@ -203,6 +205,7 @@ class PEARLAgent:
                     finally:
                         _close(pool)
                     self.initial_pool_collected = True
+                collect_started, steps_before = time.perf_counter(), ctx.env_steps
                 sampled = self._rng.integers(len(self.train_tasks), size=cfg.num_tasks_sample)
                 for group in waves(sampled):
                     for task in group:
@@ -212,7 +215,18 @@ class PEARLAgent:
                     self._collect(
                         batch, group, cfg.num_extra_rl_steps_posterior, posterior=True, to_encoder=False
                     )
-                self.last_stats = self._train(cfg.num_train_steps_per_itr)
+                train_started = time.perf_counter()
+                stats = self._train(cfg.num_train_steps_per_itr)
+                finished = time.perf_counter()
+                # Where an iteration's time goes (issue #13); the collection figures leave out the initial
+                # pool, which only the first iteration gathers.
+                self.last_stats = {
+                    **stats,
+                    "collect_env_steps": float(ctx.env_steps - steps_before),
+                    "collect_seconds": train_started - collect_started,
+                    "train_seconds": finished - train_started,
+                    "iteration_seconds": finished - started,
+                }
                 self.iteration += 1
                 yield
         finally:

@@ -22,6 +22,13 @@ def test_quick_bench_writes_every_section(tmp_path, capsys):
     assert {"machine", "suites", "update", "acting", "e2e", "seeds", "cost"} <= set(figures)
     assert len(figures["machine"]["loadavg_start"]) == 3 and figures["machine"]["cpu_count"] >= 1
     assert figures["suites"]["point-nav"]["raw"] > 0 and figures["update"]["ratio"] > 0
+    assert (
+        figures["suites"]["point-nav"]["lockstep"] > 0
+        and figures["suites"]["point-nav"]["ratio_lockstep"] > 0
+    )
+    update = figures["update"]
+    assert update["attention_kernel_s"] > 0 and update["attention_matmuls_s"] > 0
+    assert 0 <= update["attention_excess_share"] < 1
     assert figures["e2e"]["trmrl"]["env_steps"] > 0 and figures["e2e"]["trmrl"]["peak_rss_mb"] > 0
     assert figures["cost"]["cpu_hours"] > 0
     assert "TrMRL update" in capsys.readouterr().out
@@ -52,6 +59,28 @@ def test_cost_model_scales_with_budget_and_swaps_the_simulator(tmp_path):
     assert abs(unknown - 1.0) < 1e-9  # the slowest measured method stands in
 
 
+def test_cost_model_takes_steady_rates_and_a_variants_base(tmp_path):
+    """PEARL's steady rate (no initial pool) prices its runs; trmrl-trial takes trmrl's rate."""
+    path = tmp_path / "bench.json"
+    e2e = {
+        "trmrl": {"steps_per_s": 100.0},
+        "pearl": {"steps_per_s": 300.0, "steady_steps_per_s": 10.0},
+    }
+    path.write_text(json.dumps({"suites": {}, "e2e": e2e}))
+
+    @dataclasses.dataclass
+    class Job:
+        method: str
+        suite: str
+        budget_env_steps: int
+
+    pearl, _ = bench.estimate_cost([Job("pearl", "halfcheetah-vel", 36_000)], path)
+    assert abs(pearl - 1.0) < 1e-9
+    variant, _ = bench.estimate_cost([Job("trmrl-trial", "halfcheetah-vel", 360_000)], path)
+    assert abs(variant - 1.0) < 1e-9
+    assert "trmrl-trial" not in bench.E2E_METHODS and {"trmrl", "pearl", "maml"} <= set(bench.E2E_METHODS)
+
+
 def test_flop_count_matches_the_networks_linear_layers():
     """The counted GEMMs of a forward equal a hand count of its multiply-adds (last-layer shortcut)."""
     config = dataclasses.replace(TrMRLConfig(), d_model=8, n_heads=2, dim_ff=16, n_layers=2, wm_size=3)
@@ -63,3 +92,9 @@ def test_flop_count_matches_the_networks_linear_layers():
     head = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     assert bench.gemm_flops(gemms) == 2 * (L * 5 * d + per_inner + per_last + head)
     assert torch.get_num_threads() >= 1
+
+
+def test_pearl_e2e_reports_its_steady_rate_apart_from_the_initial_pool():
+    figures = bench.e2e_child("pearl", "point-nav", "smoke", budget=1)
+    assert figures["iterations"] == 1 and figures["steady_steps_per_s"] > 0
+    assert figures["collect_seconds"] > 0 and figures["train_seconds"] > 0
