@@ -57,7 +57,10 @@ def first_tasks(suite: Any, n: int) -> list[Any]:
     from benchmark.agent import EnvSpec, TrainingContext
 
     ctx = TrainingContext(suite, EnvSpec.from_suite(suite), seed=0, budget_env_steps=1)
-    return ctx.task_sampler.draw_many(n)
+    try:
+        return ctx.task_sampler.draw_many(n)
+    finally:
+        ctx.close()
 
 
 def raw_steps_per_s(suite: Any, steps: int, tasks: list[Any]) -> float:
