@@ -40,13 +40,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from benchmark.registry import METHODS
+from benchmark.registry import base_method, method_names
 from benchmark.suites import SUITES, make_suite
 
 DEFAULT_JSON = Path(__file__).resolve().parents[1] / "results" / "bench" / "bench.json"
 E2E_SUITE = "halfcheetah-vel"
 # Every registered method except variants, which share their base method's agent and compute.
-E2E_METHODS = tuple(name for name, entry in METHODS.items() if not entry.overrides)
+E2E_METHODS = method_names(variants=False)
 
 
 # ---- suites: simulator against the harness's sampling path ----------------------------------------------
@@ -478,14 +478,11 @@ def estimate_cost(jobs: Iterable[Any], bench_json: Path = DEFAULT_JSON) -> tuple
     suites, e2e = figures.get("suites", {}), figures.get("e2e", {})
     rates = {m: f.get("steady_steps_per_s", f["steps_per_s"]) for m, f in e2e.items() if "steps_per_s" in f}
     slowest = min(rates.values()) if rates else 100.0
-    for method, entry in METHODS.items():  # a variant (same agent class, other settings) takes its base's
-        base = [m for m in rates if METHODS.get(m) and METHODS[m].agent == entry.agent]
-        if method not in rates and base:
-            rates[method] = rates[base[0]]
     raw_ref = suites.get(E2E_SUITE, {}).get("raw")
     rows: dict[tuple[str, str], list[float]] = {}
     for job in jobs:
-        seconds_per_step = 1.0 / rates.get(job.method, slowest)
+        rate = rates.get(job.method) or rates.get(base_method(job.method))  # a variant: its base's rate
+        seconds_per_step = 1.0 / (rate or slowest)
         if raw_ref and job.suite in suites:
             seconds_per_step += 1.0 / suites[job.suite]["raw"] - 1.0 / raw_ref
         hours = job.budget_env_steps * max(seconds_per_step, 1e-7) / 3600

@@ -15,6 +15,7 @@ import numpy as np
 
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings
+from benchmark.registry import method_names
 from benchmark.suites import SUITES
 
 CONFIG_TIERS = ("smoke", "quick", "paper")
@@ -83,15 +84,7 @@ def _same_for(suites: tuple[str, ...], budget: SuiteBudget) -> dict[str, SuiteBu
     return dict.fromkeys(suites, budget)
 
 
-def _registered_methods(variants: bool = True) -> tuple[str, ...]:
-    """Every registered method (ablation variants, entries with overrides, only if ``variants``): the
-    registry is the one method list."""
-    from benchmark.registry import METHODS as REGISTRY
-
-    return tuple(name for name, entry in REGISTRY.items() if variants or not entry.overrides)
-
-
-METHODS = _registered_methods()
+METHODS = method_names()  # the registry is the one method list, ablation variants included
 PAPER_SUITES = ("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml1-push", "ml45")
 """The suites of the paper's figures (``plot_online_adaptation.py``)."""
 
@@ -153,7 +146,7 @@ PAPER = Profile(
 LONG = Profile(
     name="long",
     description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds, ~9 CPU-hours",
-    methods=_registered_methods(variants=False),  # the paper's methods, no ablations
+    methods=method_names(variants=False),  # the paper's methods, no ablations
     suites=("halfcheetah-vel",),
     seeds=3,
     budgets={

@@ -59,5 +59,20 @@ def check_method_name(name: str) -> str:
     return name
 
 
+def method_names(variants: bool = True) -> tuple[str, ...]:
+    """Registered methods in registry order; ``variants=False`` leaves out the ablations (the entries with
+    overrides)."""
+    return tuple(name for name, entry in METHODS.items() if variants or not entry.overrides)
+
+
+def base_method(name: str) -> str:
+    """The method a variant is an ablation of (the registered one with the same agent and no overrides);
+    ``name`` itself for a method that is not a variant."""
+    entry = METHODS[check_method_name(name)]
+    if not entry.overrides:
+        return name
+    return next((m for m, e in METHODS.items() if e.agent == entry.agent and not e.overrides), name)
+
+
 def load_method(name: str) -> AgentFactory:
     return METHODS[check_method_name(name)].load()

@@ -175,6 +175,10 @@ def test_a_registry_variant_is_a_method_with_its_overrides_in_the_run_spec():
     assert config.memory_scope == "trial" and faithful.agent_config["memory_scope"] == "episode"
     assert variant.agent_config["memory_scope"] == "trial" and variant.method == "trmrl-trial"
     assert variant.run_id.startswith("trmrl-trial__") and variant.run_id != faithful.run_id
+    assert registry.base_method("trmrl-trial") == "trmrl" and registry.base_method("pearl") == "pearl"
+    assert "trmrl-trial" in registry.method_names() and "trmrl-trial" not in registry.method_names(False)
+    with pytest.raises(BenchmarkError, match="unknown method 'nope'"):
+        registry.base_method("nope")
 
 
 @pytest.mark.parametrize("method", ["maml", "pearl", "rl2", "trmrl"])
