@@ -168,16 +168,19 @@ class MppiOracle:
 def play_episode(suite: Suite, task: Task, reset_seed: int, settings: PlannerSettings) -> float:
     """The return ``suite``'s env pays a fresh oracle over one episode (the suite's horizon) on ``task``."""
     env = suite.make_env()
-    env.set_task(task)
-    env.reset(seed=reset_seed)
-    oracle = MppiOracle(suite.name, env, settings, seed=reset_seed)
-    total = 0.0
-    for _ in range(suite.horizon):
-        _, reward, terminated, _, _ = env.step(oracle.act(task))
-        total += reward
-        if terminated:
-            break
-    return total
+    try:
+        env.set_task(task)
+        env.reset(seed=reset_seed)
+        oracle = MppiOracle(suite.name, env, settings, seed=reset_seed)
+        total = 0.0
+        for _ in range(suite.horizon):
+            _, reward, terminated, _, _ = env.step(oracle.act(task))
+            total += reward
+            if terminated:
+                break
+        return total
+    finally:
+        env.close()
 
 
 def measure(suite_name: str, seed: int, num_tasks: int, resets: int) -> dict[str, object]:
