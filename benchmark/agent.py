@@ -47,6 +47,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from benchmark.provenance import ConfigRecord
 from benchmark.suites.base import META_TRAIN, Suite
 from benchmark.tasks import TaskSampler
 from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
@@ -379,4 +380,12 @@ class AgentFactory(Protocol):
 
     def __call__(self, config: Any, spec: EnvSpec, seed: int, runtime: Runtime) -> MetaAgent: ...
 
-    def default_config(self, suite: str, profile: str) -> Any: ...
+    def default_config(self, suite: str, profile: str) -> Any:
+        """The config dataclass for ``suite`` at configuration tier ``profile``: its record, built."""
+        ...
+
+    def config_record(self, suite: str, tier: str) -> ConfigRecord:
+        """Every value of that configuration with its source in the original code, or a deviation with its
+        reason (:mod:`benchmark.provenance`); refuses an unknown suite or tier with a one-line
+        :class:`~benchmark.errors.BenchmarkError`."""
+        ...

@@ -1,4 +1,5 @@
-"""Command line: ``python -m benchmark`` (or ``trmrl-bench``) with the verbs list, run, sweep and results.
+"""Command line: ``python -m benchmark`` (or ``trmrl-bench``) with the verbs list, run, sweep, config and
+results.
 
 Bad input (unknown method, suite or profile; non-positive budget or seed count; malformed override or
 results file) prints one line ``benchmark: error: ...`` and exits with status 2, before anything is written.
@@ -46,7 +47,7 @@ _non_negative_int = _int_at_least(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmark.profiles import PROFILES
+    from benchmark.profiles import CONFIG_TIERS, PROFILES
     from benchmark.registry import METHODS
     from benchmark.run import DEFAULT_RUNS_DIR
     from benchmark.suites import SUITES
@@ -110,6 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
     sweep.add_argument("--dry-run", action="store_true", help="print the grid and exit")
     _add_runtime_and_eval_options(sweep)
+
+    config = verbs.add_parser(
+        "config", help="print a method's resolved configuration, each value with its source or deviation"
+    )
+    config.add_argument("--method", required=True, help=f"one of: {', '.join(METHODS)}")
+    config.add_argument("--suite", required=True, help=f"one of: {', '.join(SUITES)}")
+    config.add_argument(
+        "--tier", default="paper", help=f"one of: {', '.join(CONFIG_TIERS)} (default paper: the original's)"
+    )
+    config.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, as run --set does (repeatable)",
+    )
+    config.add_argument("--json", action="store_true", help="print JSON (value and source per field)")
 
     results = verbs.add_parser("results", help="merge completed runs into one validated parquet table")
     results.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
@@ -251,6 +270,20 @@ def _sweep(args: argparse.Namespace) -> int:
     return report.exit_status
 
 
+def _config(args: argparse.Namespace) -> None:
+    import json
+
+    from benchmark.config import resolve_config
+    from benchmark.provenance import format_record, record_to_json
+
+    config, record = resolve_config(args.method, args.suite, args.tier, args.overrides)
+    if args.json:
+        print(json.dumps(record_to_json(record), indent=2))
+        return
+    title = f"{args.method} on {args.suite}, tier {args.tier} ({type(config).__name__})"
+    print(format_record(record, title))
+
+
 def _results(args: argparse.Namespace) -> None:
     import pandas as pd
 
@@ -277,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             _run(args)
         elif args.verb == "sweep":
             return _sweep(args)
+        elif args.verb == "config":
+            _config(args)
         elif args.verb == "results":
             _results(args)
         return 0

@@ -9,6 +9,41 @@ import typing
 from typing import Any
 
 from benchmark.errors import BenchmarkError
+from benchmark.provenance import ConfigRecord, user_overrides
+
+
+def resolve_config(
+    method: str, suite: str, tier: str, overrides: list[str] | None = None
+) -> tuple[Any, ConfigRecord]:
+    """The configuration a run of ``method`` on ``suite`` takes, and its provenance record.
+
+    The method's record for ``(suite, tier)`` gives every value with its source; the method's variant
+    overrides and then the user's ``--set`` overrides are applied, and the fields they change are marked as
+    such in the returned record. The result is checked as a run checks it (finite fields, the method's
+    ``validate_config``).
+
+    Raises:
+        BenchmarkError: unknown method, suite or tier; a malformed override; a value out of range.
+    """
+    from benchmark import registry
+    from benchmark.profiles import check_config_tier
+    from benchmark.suites import check_suite_name
+
+    registry.check_method_name(method)
+    check_suite_name(suite)
+    check_config_tier(tier)
+    agent_class = registry.load_method(method)
+    base = agent_class.config_record(suite, tier)
+    variant = list(registry.METHODS[method].overrides)  # an ablation's own overrides come first
+    config = apply_overrides(agent_class.default_config(suite, tier), variant + list(overrides or []))
+    validate_config = getattr(agent_class, "validate_config", None)
+    try:
+        check_finite_fields(config)
+        if validate_config is not None:
+            validate_config(config, suite)
+    except ValueError as exc:
+        raise BenchmarkError(f"{method} on {suite}: {exc}") from None
+    return config, user_overrides(base, config)
 
 
 def apply_overrides(config: Any, overrides: list[str]) -> Any:

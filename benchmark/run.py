@@ -33,7 +33,7 @@ import numpy as np
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext
 from benchmark.checkpoint import safe_load
-from benchmark.config import apply_overrides, check_finite_fields, config_to_dict
+from benchmark.config import config_to_dict, resolve_config
 from benchmark.errors import BenchmarkError, RunLockedError
 from benchmark.profiles import get_profile
 from benchmark.protocol import EpisodeResult, EvalSettings, TrialTrace, evaluate
@@ -123,16 +123,9 @@ def resolve_run(
         if budget_env_steps <= 0:
             raise BenchmarkError(f"budget must be a positive number of env steps, got {budget_env_steps}")
         suite_budget = dataclasses.replace(suite_budget, env_steps=budget_env_steps)
+    config, _ = resolve_config(method, suite, resolved_profile.method_configs, overrides)
     agent_class = registry.load_method(method)
-    variant = list(registry.METHODS[method].overrides)  # an ablation's own overrides come first
-    config = apply_overrides(
-        agent_class.default_config(suite, resolved_profile.method_configs), variant + list(overrides or [])
-    )
-    validate_config = getattr(agent_class, "validate_config", None)
     try:
-        check_finite_fields(config)
-        if validate_config is not None:
-            validate_config(config, suite)
         settings = _resolve_eval(
             suite_budget.eval, agent_class, suite, eval_tasks, eval_episodes, eval_exploration
         )

@@ -37,10 +37,12 @@ import torch
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 
 from agents.common.schedules import StepDecay
-from agents.trmrl.config import TrMRLConfig, default_config, validate_for_suite
+from agents.trmrl.config import TrMRLConfig, validate_for_suite
 from agents.trmrl.networks import TransformerPolicy, ValueFunction, WorkingMemory
 from agents.trmrl.ppo import Batch, PPOUpdate, steps_per_epoch
+from agents.trmrl.provenance import config_record, default_config
 from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
 
 
@@ -147,6 +149,10 @@ class TrMRLAgent:
     @classmethod
     def default_config(cls, suite: str, profile: str) -> TrMRLConfig:
         return default_config(suite, profile)
+
+    @classmethod
+    def config_record(cls, suite: str, tier: str) -> ConfigRecord:
+        return config_record(suite, tier)
 
     @classmethod
     def validate_config(cls, config: TrMRLConfig, suite: str) -> None:

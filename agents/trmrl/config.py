@@ -1,19 +1,15 @@
-"""TrMRL's configuration: one frozen dataclass and one entry per suite reproducing the original README table.
+"""TrMRL's configuration: one frozen dataclass (defaults: the HalfCheetahVel row of the original README).
 
-Every value of the paper suites comes from the README of ``luckeciano/transformers-metarl`` (branch
-``trmrl-torch``), shared by all its runs: ``--architecture=Encoder --policy_head_input=latest_memory
---tfixup --remove_ln --learn_std --policy_ent_coeff=0.0 --max_opt_epochs=10 --layers=4 --wm_size=5``
-(reference notes §1.6). ``point-nav`` is not in the paper: its configuration is ours.
+The values per suite and tier, each with its source in luckeciano/transformers-metarl, are in
+:mod:`agents.trmrl.provenance`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from benchmark.config import check_non_negative, check_positive, check_sizes, check_unit_interval
-from benchmark.profiles import check_config_tier
 from benchmark.suites import SUITES
 
 
@@ -104,111 +100,6 @@ class TrMRLConfig:
         if self.min_std > self.init_std:
             raise ValueError(f"min_std ({self.min_std}) must not exceed init_std ({self.init_std})")
         check_sizes(self, "policy_hidden_sizes value_hidden_sizes")
-
-
-# The original README table (reference notes §1.6).
-HALFCHEETAH_VEL = TrMRLConfig()
-HALFCHEETAH_DIR = dataclasses.replace(
-    HALFCHEETAH_VEL,
-    clip_range=0.2,
-    value_lr=3e-5,
-    value_lr_schedule="decay",
-    decay_epoch_end=3700,
-    min_lr_factor=1e-4,
-    share_network=True,
-    init_std=0.5,
-    n_epochs=5000,
-)
-ANT_DIR = dataclasses.replace(
-    HALFCHEETAH_DIR, discount=0.92, decay_epoch_init=500, decay_epoch_end=3500, output_gain=0.01
-)
-METAWORLD = dataclasses.replace(
-    HALFCHEETAH_VEL,
-    n_heads=4,
-    d_model=32,
-    dim_ff=128,
-    meta_batch_size=25,
-    episodes_per_trial=10,
-    discount=0.9,
-    gae_lambda=0.95,
-    clip_range=0.2,
-    policy_lr=5e-5,
-    value_lr=5e-5,
-    minibatch_size=32,
-    policy_lr_schedule="none",
-    value_lr_schedule="none",
-    init_std=1.0,
-    output_gain=0.01,
-    n_epochs=5000,
-)
-# Ours (not in the paper): small enough to learn point-nav in minutes on one core. Token normalisation is
-# on because the goal shows only in small differences between consecutive rewards (about 0.07 per step);
-# with raw tokens and T-Fixup's small embedding the policy did not improve within 150k env steps.
-POINT_NAV = dataclasses.replace(
-    HALFCHEETAH_VEL,
-    normalize_tokens=True,
-    d_model=32,
-    n_heads=4,
-    dim_ff=128,
-    n_layers=2,
-    meta_batch_size=64,
-    discount=0.9,
-    gae_lambda=0.95,
-    clip_range=0.2,
-    policy_lr=1e-3,
-    value_lr=1e-3,
-    minibatch_size=512,
-    policy_lr_schedule="none",
-    init_std=0.5,
-    output_gain=0.01,
-    n_epochs=0,
-)
-
-PAPER_CONFIGS: dict[str, TrMRLConfig] = {
-    "point-nav": POINT_NAV,
-    "halfcheetah-vel": HALFCHEETAH_VEL,
-    "halfcheetah-dir": HALFCHEETAH_DIR,
-    "ant-dir": ANT_DIR,
-    # Not in the paper: the AntDir row is the closest configuration.
-    "ant-dir-2d": ANT_DIR,
-    "ant-goal": ANT_DIR,
-    "ml1-reach": METAWORLD,
-    "ml1-push": METAWORLD,
-    "ml1-pick-place": METAWORLD,
-    "ml10": METAWORLD,
-    "ml45": METAWORLD,
-}
-
-
-def default_config(suite: str, profile: str) -> TrMRLConfig:
-    """The configuration of ``suite`` under ``profile``.
-
-    ``paper`` uses the original table; so does ``quick``, except that Meta-World's meta-batch shrinks from 25
-    to 2 trials (10k instead of 125k env steps per iteration) so that the quick budget holds several updates.
-    ``smoke`` shrinks the meta-batch, the trial and the PPO epochs so that one iteration fits the
-    smoke budget (about 1,000 env steps); it proves the pipeline and measures nothing.
-    """
-    check_config_tier(profile)
-    if suite not in PAPER_CONFIGS:
-        raise KeyError(f"TrMRL has no configuration for suite {suite!r}")
-    config = PAPER_CONFIGS[suite]
-    classes = SUITES[suite].train_classes
-    if classes > 1:
-        # garage's MetaWorldTaskSampler refuses a meta-batch that is not a multiple of the classes, so the
-        # README's 25 ran ML1 only: ML10 takes 20 (the multiple of 10 nearest 25), ML45 takes 45.
-        config = dataclasses.replace(config, meta_batch_size=classes * max(1, round(25 / classes)))
-    if profile == "quick" and config.episodes_per_trial == 10:
-        config = dataclasses.replace(config, meta_batch_size=max(2, classes))
-        if classes > 1:
-            # One stratified meta-batch of 10-45 trials x 10 episodes x 500 steps (50k-225k env steps) would
-            # overshoot the quick budget many times: quick ML10/ML45 trains on one-episode trials.
-            config = dataclasses.replace(config, episodes_per_trial=1)
-    if profile == "smoke":
-        meta_batch = 4 if suite == "point-nav" else (2 if config.episodes_per_trial == 2 else 1)
-        config = dataclasses.replace(
-            config, meta_batch_size=max(meta_batch, classes), episodes_per_trial=2, opt_epochs=2
-        )
-    return config
 
 
 def validate_for_suite(config: TrMRLConfig, suite: str) -> None:

@@ -14,6 +14,7 @@ not accept the former; a plain loop computes exactly ``TransformerEncoderLayerNo
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -97,7 +98,11 @@ class TransformerPolicy(nn.Module):
         self.wm_size = wm_size
         self.d_model = d_model
         self.embedding = nn.Linear(token_dim, d_model, bias=False)
-        self.layers = nn.ModuleList(EncoderLayerNoLN(d_model, n_heads, dim_ff) for _ in range(n_layers))
+        # nn.TransformerEncoder(layer, num_layers) deep-copies one template layer (the original's
+        # gaussian_transformer_encoder_policy.py:130-146); the init below redraws every matrix, so the
+        # feed-forward biases start identical in every layer, as there.
+        template = EncoderLayerNoLN(d_model, n_heads, dim_ff)
+        self.layers = nn.ModuleList(copy.deepcopy(template) for _ in range(n_layers))
         self.register_buffer("positional_encoding", sinusoidal_encoding(wm_size, d_model), persistent=False)
         self.register_buffer("mask", causal_mask(wm_size), persistent=False)
         init_transformer(self.embedding, self.layers, d_model, n_layers, tfixup)
@@ -145,8 +150,9 @@ def init_transformer(
     Xavier-uniform on every encoder matrix; with ``tfixup``: embedding ~ N(0, d_model^-1/2) times
     ``(9 N)^-1/4``; ``linear1``, ``linear2`` and ``out_proj`` weights times ``0.67 N^-1/4``; the fused
     ``in_proj_weight`` (Q, K, V) times ``0.67 N^-1/4 sqrt(2)``. Biases keep PyTorch's defaults
-    (``nn.MultiheadAttention`` zeroes its own). Note the original passes ``d_model ** -0.5`` as the
-    normal's *standard deviation*; we do the same.
+    (``nn.MultiheadAttention`` zeroes its own), drawn once for the template layer that every layer
+    copies. Note the original passes ``d_model ** -0.5`` as the normal's *standard deviation*; we do the
+    same.
     """
     for p in layers.parameters():
         if p.dim() > 1:

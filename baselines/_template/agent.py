@@ -16,6 +16,8 @@ import numpy as np
 
 from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.profiles import check_config_tier
+from benchmark.provenance import ConfigRecord, ours
+from benchmark.suites import check_suite_name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,10 +60,29 @@ class TemplateAgent:
         self.weights = np.zeros((spec.obs_dim, spec.act_dim), dtype=np.float32)
 
     @classmethod
+    def config_record(cls, suite: str, tier: str) -> ConfigRecord:
+        # YOUR METHOD: every field's value with its source, per suite and tier (see benchmark/provenance.py
+        # and baselines/pearl/provenance.py). Cite the original code at a fixed commit, e.g.
+        #     ORIGINAL = Repository("owner/name", "<40-hex commit>")
+        #     paper = record(meta_batch_size=ORIGINAL.file("train.py").cite(4, 17), ...)
+        # and write every value that is yours, or that differs, as a deviation with its reason:
+        #     paper.scaled("smoke tier: proves the pipeline, measures nothing", meta_batch_size=2)
+        check_suite_name(suite)
+        check_config_tier(tier)
+        paper = ours(
+            "the template is not a published method: a linear-Gaussian policy that does not learn",
+            meta_batch_size=4,
+            episodes_per_trial=None,
+            init_std=0.5,
+        )
+        if tier == "smoke":
+            return paper.scaled("smoke tier: proves the pipeline, measures nothing", meta_batch_size=2)
+        return paper
+
+    @classmethod
     def default_config(cls, suite: str, profile: str) -> TemplateConfig:
-        # YOUR METHOD: per-suite paper values; shrink for profile "smoke" (which only proves the pipeline).
-        check_config_tier(profile)
-        return TemplateConfig(meta_batch_size=2 if profile == "smoke" else 4)
+        config: TemplateConfig = cls.config_record(suite, profile).build(TemplateConfig)
+        return config
 
     def _policy(self, obs: np.ndarray, deterministic: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mean = self.spec.layout.obs(obs) @ self.weights

@@ -8,11 +8,11 @@ One meta-iteration (ProMP ``meta_policy_search/meta_trainer.py`` with ``TRPOMAML
    task (:mod:`baselines.maml.inner`), giving adapted parameters ``theta'_b`` (repeated for
    ``num_inner_grad_steps``, each on fresh rollouts of the latest parameters);
 3. collect ``rollouts_per_task`` post-update episodes per task with ``theta'_b``;
-4. TRPO on ``theta`` (:mod:`baselines.maml.trpo`): the surrogate ``-mean ratio * A`` of the post-update
-   episodes under parameters adapted *differentiably* from the pre-update data (the second-order
-   meta-gradient), the KL between the adapted policies before and after the step on the post-update
-   observations as the trust region (Hessian-vector products through the inner step), conjugate gradient
-   and a backtracking line search.
+4. TRPO on ``theta`` (:mod:`baselines.maml.trpo`): the surrogate of the post-update episodes under parameters
+   adapted *differentiably* from the pre-update data (the second-order meta-gradient), ``-mean ratio * A``
+   (ProMP) or ``-mean log pi * A`` (garage; ``outer_objective``), the KL between the adapted policies before
+   and after the step on the post-update observations as the trust region (Hessian-vector products through
+   the inner step), conjugate gradient and a backtracking line search.
 
 Every environment comes from the harness (``ctx.trial_batch``): one batch of ``meta_batch_size x
 rollouts_per_task`` single-episode trials stepped together, so the budget counts pre- and post-update steps.
@@ -27,30 +27,54 @@ adapted parameters. With ``exploration_episodes == 0`` no adaptation happens: MA
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 
 from baselines.maml.baseline import task_advantages
 from baselines.maml.config import MAMLConfig, check_config_for_suite
-from baselines.maml.config import default_config as _default_config
 from baselines.maml.inner import TaskBatch, adapt, masked_task_mean
 from baselines.maml.policy import (
+    Outputs,
     ParamDict,
     expand_params,
+    has_std_head,
     init_params,
     is_batched,
     kl_divergence,
     log_prob,
     mean_and_log_std,
 )
+from baselines.maml.provenance import config_record as _config_record
+from baselines.maml.provenance import default_config as _default_config
 from baselines.maml.trpo import backtracking_line_search, flatten, natural_step, unflatten
 from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
+
+
+def meta_objective(
+    objective: Literal["likelihood_ratio", "log_likelihood"],
+    logp: torch.Tensor,
+    old_logp: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """The outer loss: a scalar from `(B, N)` log-likelihoods of the post-update actions under the candidate
+    adapted policies (``logp``) and under the adapted policies that collected them (``old_logp``).
+
+    ``likelihood_ratio``: ``-mean_task mean_steps(exp(logp - old_logp) * A)`` (ProMP
+    ``meta_policy_search/meta_algos/trpo_maml.py``). ``log_likelihood``: ``-mean_task mean_steps(logp * A)``
+    (garage ``src/garage/torch/algos/maml.py`` ``_compute_meta_loss`` through ``VPG._compute_loss``,
+    ``src/garage/torch/algos/vpg.py``); ``old_logp`` is not used.
+    """
+    if objective == "log_likelihood":
+        return -masked_task_mean(logp * advantages, mask).mean()
+    ratio = torch.exp(logp - old_logp)
+    return -masked_task_mean(ratio * advantages, mask).mean()
 
 
 class MAMLAgent:
@@ -80,10 +104,11 @@ class MAMLAgent:
             config.hidden_sizes,
             config.init_std,
             torch.Generator().manual_seed(int(init_seed)),
+            config.std_head,
         )
         self.params: ParamDict = {name: value.to(self.device) for name, value in params.items()}
         self._rng = torch.Generator().manual_seed(int(train_seed))  # training noise only
-        self._min_log_std = math.log(config.min_std)
+        self._outputs = Outputs.from_stds(config.min_std, config.max_std, config.output_tanh)
         self._low = np.array(spec.action_low, dtype=np.float32)
         self._high = np.array(spec.action_high, dtype=np.float32)
         self.iterations = 0
@@ -106,6 +131,10 @@ class MAMLAgent:
         return _default_config(suite, profile)
 
     @classmethod
+    def config_record(cls, suite: str, tier: str) -> ConfigRecord:
+        return _config_record(suite, tier)
+
+    @classmethod
     def default_exploration_episodes(cls, suite: str) -> int:
         """ProMP and garage adapt on one batch of exploration rollouts: one exploration episode per trial."""
         return 1
@@ -120,10 +149,10 @@ class MAMLAgent:
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
         with torch.no_grad():
             if is_batched(params):
-                mean, log_std = mean_and_log_std(params, obs_t.unsqueeze(1), self._min_log_std)
+                mean, log_std = mean_and_log_std(params, obs_t.unsqueeze(1), self._outputs)
                 mean, log_std = mean.squeeze(1), log_std.squeeze(1)
             else:
-                mean, log_std = mean_and_log_std(params, obs_t, self._min_log_std)
+                mean, log_std = mean_and_log_std(params, obs_t, self._outputs)
             # Noise on the CPU generator, then moved: the same draws on every device.
             noise = torch.randn(mean.shape, generator=generator).to(self.device)
             sampled = mean + torch.exp(log_std) * noise
@@ -132,9 +161,12 @@ class MAMLAgent:
         return action.cpu().numpy().astype(np.float32)
 
     def _to_env(self, raw: np.ndarray) -> np.ndarray:
-        """ProMP's ``normalize(env)``: the policy acts in [-1, 1]^d, mapped affinely onto the action box and
-        clipped (the identity plus clipping on our suites, whose boxes are [-1, 1])."""
-        unit = np.clip(raw, -1.0, 1.0)
+        """ProMP's ``normalize(env)`` (``meta_policy_search/envs/normalized_env.py``): the policy acts in
+        ``[-action_scale, action_scale]^d`` (its ``normalization_scale``), mapped affinely onto the action box
+        and clipped: ``low + (a / scale + 1) (high - low) / 2``, i.e. ``clip(a / scale, -1, 1)`` on our
+        suites, whose boxes are [-1, 1]. With scale 1 (garage: no rescaling) it is clipping alone."""
+        # No division at scale 1: the arithmetic (and so every result) is what it was before the scale.
+        unit = np.clip(raw if self.config.action_scale == 1.0 else raw / self.config.action_scale, -1.0, 1.0)
         return (self._low + (unit + 1.0) * 0.5 * (self._high - self._low)).astype(np.float32)
 
     # --- meta-training -----------------------------------------------------------------------------------
@@ -170,7 +202,7 @@ class MAMLAgent:
                     inner_batches.append(data)
                     if not is_batched(params):
                         params = expand_params(params, tasks)
-                    params = adapt(params, [data], cfg.inner_lr, self._min_log_std)
+                    params = adapt(params, [data], cfg.inner_lr, self._outputs)
                 update_started = time.perf_counter()
                 stats = self._meta_update(inner_batches, data)
                 stats["update_seconds"] = time.perf_counter() - update_started
@@ -233,22 +265,33 @@ class MAMLAgent:
         )
 
     def _meta_update(self, inner_batches: list[TaskBatch], post: TaskBatch) -> dict[str, float]:
-        """TRPO on the meta-parameters through the inner step(s) (ProMP ``TRPOMAML.optimize_policy``)."""
+        """TRPO on the meta-parameters through the inner step(s) (ProMP ``TRPOMAML.optimize_policy``).
+
+        The objective (``outer_objective``), minimised and tested by the line search, on the post-update
+        data with the policy re-adapted from the candidate meta-parameters:
+
+        * ``likelihood_ratio``: ``-mean_task mean_steps(pi / pi_old * A)``, ``pi_old`` the adapted policy that
+          collected the data (ProMP ``meta_policy_search/meta_algos/trpo_maml.py``);
+        * ``log_likelihood``: ``-mean_task mean_steps(log pi * A)``, garage's meta-loss
+          (``src/garage/torch/algos/maml.py`` ``_compute_meta_loss``: the inner VPG's ``_compute_loss``,
+          whose objective is ``log_likelihoods * advantages``, ``src/garage/torch/algos/vpg.py``). Its
+          gradient at the current parameters equals the ratio's; its values, which the line search
+          compares, differ.
+        """
         cfg = self.config
         tasks = post.obs.shape[0]
         theta = {k: v.detach().clone().requires_grad_(True) for k, v in self.params.items()}
         adapted = adapt(
-            expand_params(theta, tasks), inner_batches, cfg.inner_lr, self._min_log_std, create_graph=True
+            expand_params(theta, tasks), inner_batches, cfg.inner_lr, self._outputs, create_graph=True
         )
         with torch.no_grad():
-            old_mean, old_log_std = mean_and_log_std(adapted, post.obs, self._min_log_std)
-            old_logp = log_prob(adapted, post.obs, post.actions, self._min_log_std)
+            old_mean, old_log_std = mean_and_log_std(adapted, post.obs, self._outputs)
+            old_logp = log_prob(adapted, post.obs, post.actions, self._outputs)
 
         def surrogate_and_kl(params: ParamDict) -> tuple[torch.Tensor, torch.Tensor]:
-            mean, log_std = mean_and_log_std(params, post.obs, self._min_log_std)
-            logp = log_prob(params, post.obs, post.actions, self._min_log_std)
-            ratio = torch.exp(logp - old_logp)
-            surrogate = -masked_task_mean(ratio * post.advantages, post.mask).mean()
+            mean, log_std = mean_and_log_std(params, post.obs, self._outputs)
+            logp = log_prob(params, post.obs, post.actions, self._outputs)
+            surrogate = meta_objective(cfg.outer_objective, logp, old_logp, post.advantages, post.mask)
             kl = masked_task_mean(kl_divergence(old_mean, old_log_std, mean, log_std), post.mask).mean()
             return surrogate, kl
 
@@ -265,7 +308,7 @@ class MAMLAgent:
 
         def evaluate(flat: torch.Tensor) -> tuple[float, float]:
             candidate = expand_params(unflatten(flat, theta), tasks)
-            new_adapted = adapt(candidate, inner_batches, cfg.inner_lr, self._min_log_std)
+            new_adapted = adapt(candidate, inner_batches, cfg.inner_lr, self._outputs)
             with torch.no_grad():
                 new_loss, new_kl = surrogate_and_kl(new_adapted)
             return float(new_loss), float(new_kl)
@@ -287,8 +330,18 @@ class MAMLAgent:
             "kl": result.kl,
             "step_accepted": float(result.accepted),
             "backtracks": float(result.backtracks),
-            "policy_std": float(torch.exp(self.params["log_std"]).mean()),
+            "policy_std": self._policy_std(post),
         }
+
+    def _policy_std(self, post: TaskBatch) -> float:
+        """Mean standard deviation of the meta-policy: of its log-std parameter (unclamped, as before the
+        shared head existed), or, with the shared network, of its per-step std on the post-update
+        observations (mean over action dimensions, steps, then tasks)."""
+        if not has_std_head(self.params):
+            return float(torch.exp(self.params["log_std"]).mean())
+        with torch.no_grad():
+            _, log_std = mean_and_log_std(self.params, post.obs, self._outputs)
+            return float(masked_task_mean(torch.exp(log_std).mean(-1), post.mask).mean())
 
     # --- evaluation (benchmark.protocol) -----------------------------------------------------------------
 
@@ -370,7 +423,7 @@ class MAMLAgent:
         )
         # One batch of exploration data serves every inner step (garage's MetaEvaluator adapts on one batch).
         start = expand_params({k: v.detach() for k, v in self.params.items()}, len(rows))
-        adapted = adapt(start, [data] * cfg.num_inner_grad_steps, cfg.inner_lr, self._min_log_std)
+        adapted = adapt(start, [data] * cfg.num_inner_grad_steps, cfg.inner_lr, self._outputs)
         index = torch.as_tensor(rows, dtype=torch.long, device=self.device)
         for name, value in adapted.items():
             self._row_params[name][index] = value
@@ -397,4 +450,4 @@ class MAMLAgent:
         self.iterations = int(state["iterations"])
 
 
-__all__ = ["MAMLAgent", "MAMLConfig"]
+__all__ = ["MAMLAgent", "MAMLConfig", "meta_objective"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from baselines.maml.policy import ParamDict, log_prob
+from baselines.maml.policy import Outputs, ParamDict, log_prob
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ def masked_task_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
 
 
-def inner_losses(params: ParamDict, batch: TaskBatch, min_log_std: float) -> torch.Tensor:
+def inner_losses(params: ParamDict, batch: TaskBatch, outputs: Outputs) -> torch.Tensor:
     """`(B,)` per-task inner losses ``-mean(log pi(a|s) * A)`` for task-batched ``params``."""
-    logp = log_prob(params, batch.obs, batch.actions, min_log_std)
+    logp = log_prob(params, batch.obs, batch.actions, outputs)
     return -masked_task_mean(logp * batch.advantages, batch.mask)
 
 
@@ -89,7 +89,7 @@ def adapt(
     params: ParamDict,
     batches: Sequence[TaskBatch],
     inner_lr: float,
-    min_log_std: float,
+    outputs: Outputs,
     create_graph: bool = False,
 ) -> ParamDict:
     """One inner SGD step per element of ``batches`` (step ``k`` on ``batches[k]``), batched over tasks.
@@ -98,14 +98,14 @@ def adapt(
         params: task-batched parameters (leading axis ``B``; :func:`expand_params` of the meta-parameters).
         batches: the data of each inner step, each with ``B`` tasks.
         inner_lr: step size.
-        min_log_std: the policy's log-std clamp.
+        outputs: the policy's output heads (tanh, log-std clamp).
         create_graph: keep the steps differentiable with respect to ``params`` (the meta-gradient); otherwise
             the result is detached.
     """
     current = params if create_graph else {k: v.detach().requires_grad_(True) for k, v in params.items()}
     for batch in batches:
         with torch.enable_grad():
-            loss = inner_losses(current, batch, min_log_std).sum()
+            loss = inner_losses(current, batch, outputs).sum()
             grads = torch.autograd.grad(loss, list(current.values()), create_graph=create_graph)
         current = {
             name: value - inner_lr * g for (name, value), g in zip(current.items(), grads, strict=True)

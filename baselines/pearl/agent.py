@@ -22,9 +22,9 @@ bootstraps through it (Meta-World#43); only a true termination (an Ant falling) 
 
 Evaluation (oyster ``collect_paths``, the online protocol): ``begin_trial`` empties every row's context and
 draws z from the prior; ``observe`` appends each active row's ``(obs, action, reward)`` to its context;
-``end_episode`` draws a new z from the posterior given all of that row's context once the exploration
-episodes are over. Evaluation noise comes from a generator reseeded by every ``begin_trial``; training streams
-are never touched.
+``end_episode`` draws a new z from the prior after each exploration episode, and from the posterior given
+all of that row's context once the exploration episodes are over. Evaluation noise comes from a generator
+reseeded by every ``begin_trial``; training streams are never touched.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ import torch
 
 from baselines.pearl.buffers import MultiTaskReplayBuffer
 from baselines.pearl.config import PEARLConfig
-from baselines.pearl.config import default_config as _default_config
 from baselines.pearl.encoder import sample_latent
+from baselines.pearl.provenance import config_record as _config_record
+from baselines.pearl.provenance import default_config as _default_config
 from baselines.pearl.sac import PEARLLearner, TrainingBatch
 from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
 
 INITIAL_POOL_ROWS = 20
@@ -119,6 +121,10 @@ class PEARLAgent:
     @classmethod
     def default_config(cls, suite: str, profile: str) -> PEARLConfig:
         return _default_config(suite, profile)
+
+    @classmethod
+    def config_record(cls, suite: str, tier: str) -> ConfigRecord:
+        return _config_record(suite, tier)
 
     @classmethod
     def validate_config(cls, config: PEARLConfig, suite: str) -> None:
@@ -368,6 +374,14 @@ class PEARLAgent:
         assert self._plan is not None
         mask = np.asarray(mask, dtype=bool)
         self._episodes_done[mask] += 1
+        # oyster's sampler calls sample_z() after every trajectory (rlkit/samplers/in_place.py,
+        # resample=1) and infers the posterior only once num_exp_traj_eval trajectories are done
+        # (rl_algorithm.py collect_paths): each exploration episode acts on its own draw from the prior.
+        exploring = np.flatnonzero(mask & (self._episodes_done < self._plan.exploration_episodes))
+        if exploring.size:
+            self._z[torch.as_tensor(exploring, device=self.device)] = self._prior_sample(
+                exploring.size, self._eval_generator
+            )
         rows = np.flatnonzero(mask & (self._episodes_done >= self._plan.exploration_episodes))
         rows = rows[self._context_len[rows] > 0]
         if rows.size:

@@ -3,8 +3,9 @@
 Every network is a ReLU MLP from SB3's ``create_mlp`` with rlkit's initialisation (oyster
 ``rlkit/torch/networks.py`` ``Mlp``, ``rlkit/torch/pytorch_util.py`` ``fanin_init``): hidden weights uniform
 in ``±1/sqrt(weight.size(0))`` (rlkit takes ``size(0)``, the *output* width of an ``nn.Linear`` weight, as
-the fan-in; we keep that), hidden biases 0.1, last layer weights and biases uniform in ``±3e-3``. The inputs
-are concatenated as oyster's ``FlattenMlp`` does: ``[obs, action, z]`` for Q, ``[obs, z]`` for V and policy.
+the fan-in; we keep that), hidden biases 0.1, last layer weights and biases uniform in ``±3e-3``
+(``±1e-3`` for the policy's two heads). The inputs are concatenated as oyster's ``FlattenMlp`` does:
+``[obs, action, z]`` for Q, ``[obs, z]`` for V and policy.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ LOG_STD_MIN = -20.0
 LOG_STD_MAX = 2.0
 """upper clamp of the policy's log-std (``LOG_SIG_MAX``)"""
 LAST_LAYER_INIT = 3e-3
-"""half-width of the uniform init of every last layer (rlkit ``init_w``)"""
+"""half-width of the uniform init of the Q, V and encoder last layers (rlkit ``Mlp`` ``init_w`` default)"""
+POLICY_HEAD_INIT = 1e-3
+"""half-width of the uniform init of the policy's mean and log-std heads (oyster
+``rlkit/torch/sac/policies.py:41, 59-61``: ``TanhGaussianPolicy(init_w=1e-3)``)"""
 HIDDEN_BIAS_INIT = 0.1
 """hidden biases (rlkit ``b_init_value``)"""
 
@@ -33,9 +37,9 @@ def _init_hidden(linear: nn.Linear) -> None:
     nn.init.constant_(linear.bias, HIDDEN_BIAS_INIT)
 
 
-def _init_last(linear: nn.Linear) -> None:
-    nn.init.uniform_(linear.weight, -LAST_LAYER_INIT, LAST_LAYER_INIT)
-    nn.init.uniform_(linear.bias, -LAST_LAYER_INIT, LAST_LAYER_INIT)
+def _init_last(linear: nn.Linear, bound: float = LAST_LAYER_INIT) -> None:
+    nn.init.uniform_(linear.weight, -bound, bound)
+    nn.init.uniform_(linear.bias, -bound, bound)
 
 
 def oyster_mlp(input_dim: int, output_dim: int, hidden_sizes: Sequence[int]) -> nn.Sequential:
@@ -65,8 +69,8 @@ class TanhGaussianPolicy(nn.Module):
         width = hidden_sizes[-1] if hidden_sizes else input_dim
         self.mean = nn.Linear(width, action_dim)
         self.log_std = nn.Linear(width, action_dim)
-        _init_last(self.mean)
-        _init_last(self.log_std)
+        _init_last(self.mean, POLICY_HEAD_INIT)
+        _init_last(self.log_std, POLICY_HEAD_INIT)
         self.distribution = SquashedDiagGaussianDistribution(action_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

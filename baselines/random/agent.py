@@ -9,6 +9,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan
+from benchmark.profiles import check_config_tier
+from benchmark.provenance import ConfigRecord, ours
+from benchmark.suites import check_suite_name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,8 +42,19 @@ class RandomAgent:
         self._eval_rng = np.random.default_rng(seed)  # reseeded by every begin_trial
 
     @classmethod
+    def config_record(cls, suite: str, tier: str) -> ConfigRecord:
+        check_suite_name(suite)
+        check_config_tier(tier)
+        return ours(
+            "the random agent is the floor of every figure, not a published method; the batch size only "
+            "sets how many trials are stepped together while the budget is spent",
+            num_trials=4,
+        )
+
+    @classmethod
     def default_config(cls, suite: str, profile: str) -> RandomConfig:
-        return RandomConfig()
+        config: RandomConfig = cls.config_record(suite, profile).build(RandomConfig)
+        return config
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(self._low, self._high, size=(n, self.spec.act_dim)).astype(np.float32)

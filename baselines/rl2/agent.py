@@ -36,8 +36,10 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 from torch import nn
 
 from baselines.rl2.config import RL2Config
-from baselines.rl2.config import default_config as _default_config
+from baselines.rl2.provenance import config_record as _config_record
+from baselines.rl2.provenance import default_config as _default_config
 from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.provenance import ConfigRecord
 
 
 class RL2LstmPolicy(RecurrentActorCriticPolicy):
@@ -138,6 +140,10 @@ class RL2Agent:
     @classmethod
     def default_config(cls, suite: str, profile: str) -> RL2Config:
         return _default_config(suite, profile)
+
+    @classmethod
+    def config_record(cls, suite: str, tier: str) -> ConfigRecord:
+        return _config_record(suite, tier)
 
     def _policy_kwargs(self) -> dict[str, Any]:
         head = list(self.config.head_hidden_sizes)

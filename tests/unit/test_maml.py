@@ -12,18 +12,27 @@ import pytest
 import torch
 
 from agents.common.returns import discounted_returns, gae_advantages
-from baselines.maml.agent import MAMLAgent
+from baselines.maml.agent import MAMLAgent, meta_objective
 from baselines.maml.baseline import baseline_features, discount_cumsum, fit_linear_baseline, task_advantages
-from baselines.maml.config import MAMLConfig, default_config
+from baselines.maml.config import MAMLConfig
 from baselines.maml.inner import TaskBatch, adapt, inner_losses, masked_task_mean
-from baselines.maml.policy import expand_params, init_params, kl_divergence, log_prob, mean_and_log_std
+from baselines.maml.policy import (
+    Outputs,
+    expand_params,
+    init_params,
+    is_batched,
+    kl_divergence,
+    log_prob,
+    mean_and_log_std,
+)
+from baselines.maml.provenance import default_config
 from baselines.maml.trpo import backtracking_line_search, conjugate_gradient, flatten, natural_step, unflatten
 from benchmark.agent import EnvSpec, Transition, TrialPlan
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.suites import make_suite
 from tests.fakes import train
 
-MIN_LOG_STD = math.log(1e-6)
+OUT = Outputs(math.log(1e-6))
 
 
 def random_batch(
@@ -40,8 +49,8 @@ def random_batch(
     )
 
 
-def tiny_params(gen: torch.Generator, hidden=(5,), dtype=torch.float64):
-    params = init_params(3, 2, hidden, 0.7, gen)
+def tiny_params(gen: torch.Generator, hidden=(5,), dtype=torch.float64, std_head="parameter"):
+    params = init_params(3, 2, hidden, 0.7, gen, std_head)
     # Non-zero biases and unequal log-stds exercise every parameter's gradient.
     params = {k: (v + 0.1 * torch.randn(v.shape, generator=gen)).to(dtype) for k, v in params.items()}
     return params
@@ -50,20 +59,31 @@ def tiny_params(gen: torch.Generator, hidden=(5,), dtype=torch.float64):
 # --- the math ------------------------------------------------------------------------------------------
 
 
-def test_meta_gradient_equals_finite_differences():
+# The garage Meta-World policy: tanh on both heads of a shared network (no clamp binds at these scales).
+GARAGE_OUT = Outputs(math.log(1e-6), math.log(1e3), tanh=True)
+
+
+@pytest.mark.parametrize(
+    "std_head, outputs, outer",
+    [
+        ("parameter", OUT, "likelihood_ratio"),
+        ("shared_network", GARAGE_OUT, "likelihood_ratio"),
+        ("shared_network", GARAGE_OUT, "log_likelihood"),
+        ("parameter", Outputs(math.log(1e-6), tanh=True), "log_likelihood"),
+    ],
+)
+def test_meta_gradient_equals_finite_differences(std_head, outputs, outer):
     """The second-order gradient of the post-update surrogate through the inner steps (float64)."""
     gen = torch.Generator().manual_seed(0)
-    theta = tiny_params(gen)
+    theta = tiny_params(gen, std_head=std_head)
     inner = [random_batch(gen, 3, 7, 3, 2), random_batch(gen, 3, 7, 3, 2)]
     post = random_batch(gen, 3, 6, 3, 2)
-    old_logp = log_prob(
-        adapt(expand_params(theta, 3), inner, 0.3, MIN_LOG_STD), post.obs, post.actions, MIN_LOG_STD
-    )
+    old_logp = log_prob(adapt(expand_params(theta, 3), inner, 0.3, outputs), post.obs, post.actions, outputs)
 
     def objective(params, create_graph):
-        adapted = adapt(expand_params(params, 3), inner, 0.3, MIN_LOG_STD, create_graph=create_graph)
-        ratio = torch.exp(log_prob(adapted, post.obs, post.actions, MIN_LOG_STD) - old_logp.detach())
-        return -masked_task_mean(ratio * post.advantages, post.mask).mean()
+        adapted = adapt(expand_params(params, 3), inner, 0.3, outputs, create_graph=create_graph)
+        logp = log_prob(adapted, post.obs, post.actions, outputs)
+        return meta_objective(outer, logp, old_logp.detach(), post.advantages, post.mask)
 
     leaves = {k: v.clone().requires_grad_(True) for k, v in theta.items()}
     analytic = flatten(torch.autograd.grad(objective(leaves, True), list(leaves.values())))
@@ -80,10 +100,10 @@ def test_meta_gradient_equals_finite_differences():
     # First-order MAML (the inner step's Jacobian taken as the identity) is visibly different, so the
     # comparison above would catch a meta-gradient that stops at the adapted parameters.
     adapted = {
-        k: v.requires_grad_(True) for k, v in adapt(expand_params(theta, 3), inner, 0.3, MIN_LOG_STD).items()
+        k: v.requires_grad_(True) for k, v in adapt(expand_params(theta, 3), inner, 0.3, outputs).items()
     }
-    ratio = torch.exp(log_prob(adapted, post.obs, post.actions, MIN_LOG_STD) - old_logp.detach())
-    surrogate = -masked_task_mean(ratio * post.advantages, post.mask).mean()
+    logp = log_prob(adapted, post.obs, post.actions, outputs)
+    surrogate = meta_objective(outer, logp, old_logp.detach(), post.advantages, post.mask)
     first_order = flatten([g.sum(0) for g in torch.autograd.grad(surrogate, list(adapted.values()))])
     assert not np.allclose(first_order.numpy(), numeric.numpy(), rtol=1e-3, atol=1e-5)
 
@@ -201,7 +221,7 @@ def test_inner_step_equals_a_hand_written_policy_gradient_step():
     params = tiny_params(gen, hidden=())
     batch = random_batch(gen, 1, 9, 3, 2)
     lr = 0.05
-    adapted = adapt(expand_params(params, 1), [batch], lr, MIN_LOG_STD)
+    adapted = adapt(expand_params(params, 1), [batch], lr, OUT)
     x, a, adv, m = batch.obs[0], batch.actions[0], batch.advantages[0], batch.mask[0]
     w, b, log_std = params["layer0.weight"], params["layer0.bias"], params["log_std"]
     mean, var = x @ w + b, torch.exp(2 * log_std)
@@ -218,12 +238,12 @@ def test_batched_inner_step_equals_a_per_task_loop():
     gen = torch.Generator().manual_seed(4)
     params = tiny_params(gen, hidden=(4, 4))
     batch = random_batch(gen, 5, 8, 3, 2)
-    batched = adapt(expand_params(params, 5), [batch, batch], 0.2, MIN_LOG_STD)
+    batched = adapt(expand_params(params, 5), [batch, batch], 0.2, OUT)
     for task in range(5):
-        single = adapt(expand_params(params, 1), [batch.select([task])] * 2, 0.2, MIN_LOG_STD)
+        single = adapt(expand_params(params, 1), [batch.select([task])] * 2, 0.2, OUT)
         for name in params:
             torch.testing.assert_close(batched[name][task], single[name][0], rtol=1e-12, atol=1e-12)
-    losses = inner_losses(expand_params(params, 5), batch, MIN_LOG_STD)
+    losses = inner_losses(expand_params(params, 5), batch, OUT)
     assert losses.shape == (5,)
 
 
@@ -239,16 +259,133 @@ def test_kl_divergence_matches_torch_distributions():
     assert torch.allclose(kl_divergence(m0, s0, m0, s0), torch.zeros(4), atol=1e-6)
 
 
-def test_batched_policy_equals_each_rows_own_parameters():
+@pytest.mark.parametrize("std_head, outputs", [("parameter", OUT), ("shared_network", GARAGE_OUT)])
+def test_batched_policy_equals_each_rows_own_parameters(std_head, outputs):
     gen = torch.Generator().manual_seed(6)
-    params = [tiny_params(gen, hidden=(4,), dtype=torch.float32) for _ in range(3)]
+    params = [tiny_params(gen, hidden=(4,), dtype=torch.float32, std_head=std_head) for _ in range(3)]
     stacked = {k: torch.stack([p[k] for p in params]) for k in params[0]}
+    assert is_batched(stacked) and not is_batched(params[0])
     obs = torch.randn(3, 5, 3, generator=gen)
-    mean, log_std = mean_and_log_std(stacked, obs, MIN_LOG_STD)
+    mean, log_std = mean_and_log_std(stacked, obs, outputs)
     for i, p in enumerate(params):
-        m, s = mean_and_log_std(p, obs[i], MIN_LOG_STD)
+        m, s = mean_and_log_std(p, obs[i], outputs)
         torch.testing.assert_close(mean[i], m)
         torch.testing.assert_close(log_std[i].expand_as(m), s.expand_as(m))
+
+
+def test_default_layout_draws_what_it_always_drew():
+    """``std_head='parameter'``: the same generator draws in the same order as before the shared head existed
+    (so seeded runs reproduce), and ProMP's forward pass written out by hand."""
+    params = init_params(3, 2, (4, 5), 0.7, torch.Generator().manual_seed(7))
+    gen = torch.Generator().manual_seed(7)
+    sizes = [(3, 4), (4, 5), (5, 2)]
+    weights = [(torch.rand(i, o, generator=gen) * 2 - 1) * math.sqrt(6.0 / (i + o)) for i, o in sizes]
+    assert list(params) == [f"layer{i}.{kind}" for i in range(3) for kind in ("weight", "bias")] + ["log_std"]
+    for i, weight in enumerate(weights):
+        assert torch.equal(params[f"layer{i}.weight"], weight)
+        assert torch.equal(params[f"layer{i}.bias"], torch.zeros(weight.shape[1]))
+    assert torch.equal(params["log_std"], torch.full((2,), math.log(0.7)))
+    assert all(value.dtype == torch.float32 for value in params.values())
+    obs = torch.randn(6, 3, generator=gen)
+    mean, log_std = mean_and_log_std(params, obs, OUT)
+    linear_mean = torch.tanh(torch.tanh(obs @ weights[0]) @ weights[1]) @ weights[2]
+    assert torch.equal(mean, linear_mean)
+    assert torch.equal(log_std, params["log_std"].unsqueeze(0))
+    # tanh squashes the mean only: the log-std parameter is no output head.
+    squashed, same_log_std = mean_and_log_std(params, obs, Outputs(OUT.min_log_std, tanh=True))
+    assert torch.equal(squashed, torch.tanh(linear_mean)) and torch.equal(same_log_std, log_std)
+    # The clamps: below at min_std (ProMP), above at max_std when given, without gradient where they bind.
+    raw = torch.tensor([-20.0, 3.0], requires_grad=True)
+    below = mean_and_log_std({**params, "log_std": raw}, obs, Outputs.from_stds(0.5))[1]
+    torch.testing.assert_close(below, torch.tensor([[math.log(0.5), 3.0]]))
+    both = mean_and_log_std({**params, "log_std": raw}, obs, Outputs.from_stds(0.5, 1.5))[1]
+    torch.testing.assert_close(both, torch.tensor([[math.log(0.5), math.log(1.5)]]))
+    assert torch.equal(torch.autograd.grad(both.sum(), raw)[0], torch.zeros(2))
+    # The shared layout draws the mean's layers identically and its log-std head after them.
+    shared = init_params(3, 2, (4, 5), 0.7, torch.Generator().manual_seed(7), "shared_network")
+    gen = torch.Generator().manual_seed(7)
+    for i, o in sizes:
+        torch.rand(i, o, generator=gen)
+    head = (torch.rand(5, 2, generator=gen) * 2 - 1) * math.sqrt(6.0 / 7)
+    assert list(shared) == list(params)[:-1] + ["log_std_head.weight", "log_std_head.bias"]
+    assert all(torch.equal(shared[name], params[name]) for name in list(params)[:-1])
+    assert torch.equal(shared["log_std_head.weight"], head)
+
+
+def test_shared_head_is_a_state_dependent_clamped_second_head():
+    """garage ``GaussianMLPTwoHeadedModule``: ``mu = tanh(h Wm + bm)``, ``log sigma = clamp(tanh(h Ws + bs),
+    log min_std, log max_std)`` on one tanh trunk ``h``; ``bs`` starts at ``log(init_std)``."""
+    init_std, min_std, max_std = 1.2, 0.5, 1.5
+    gen = torch.Generator().manual_seed(8)
+    params = init_params(3, 2, (32, 32), init_std, gen, "shared_network")
+    assert "log_std" not in params and params["log_std_head.weight"].shape == (32, 2)
+    assert torch.equal(params["log_std_head.bias"], torch.full((2,), math.log(init_std)))
+    assert torch.equal(params["layer2.bias"], torch.zeros(2))  # the mean head's bias
+    head = params["log_std_head.weight"]
+    assert head.abs().max() <= math.sqrt(6.0 / 34) and head.std() > 0.1  # Xavier-uniform, not zero
+    outputs = Outputs.from_stds(min_std, max_std, tanh=True)
+    obs = 100 * torch.randn(500, 3, generator=gen)
+    mean, log_std = mean_and_log_std(params, obs, outputs)
+    assert mean.shape == log_std.shape == (500, 2)
+    std = log_std.exp()
+    assert std.min() >= min_std * (1 - 1e-6) and std.max() <= max_std * (1 + 1e-6)
+    assert mean.abs().max() < 1.0
+    linear_mean, raw_log_std = mean_and_log_std(params, obs, Outputs(-math.inf))  # no tanh, no clamp
+    assert linear_mean.abs().max() > 1.0  # so the bound above is the tanh's doing
+    torch.testing.assert_close(mean, torch.tanh(linear_mean))
+    torch.testing.assert_close(log_std, torch.tanh(raw_log_std).clamp(math.log(min_std), math.log(max_std)))
+    # Batched parameters and observations `(B, N, obs_dim)`.
+    batched_mean, batched_log_std = mean_and_log_std(expand_params(params, 4), obs.view(4, 125, 3), outputs)
+    assert batched_mean.shape == batched_log_std.shape == (4, 125, 2)
+    torch.testing.assert_close(batched_log_std.reshape(500, 2), log_std)
+    # State dependence: two observations, two standard deviations.
+    two = torch.tensor([[0.3, -0.2, 0.5], [-0.4, 0.1, 0.2]])
+    two_log_std = mean_and_log_std(params, two, outputs)[1]
+    assert (two_log_std[0] - two_log_std[1]).abs().min() > 1e-4
+    # With the head's weight zeroed the log-std is its bias, log(init_std), for every state.
+    flat = mean_and_log_std(
+        {**params, "log_std_head.weight": torch.zeros(32, 2)}, two, Outputs.from_stds(0.1)
+    )[1]
+    torch.testing.assert_close(flat, torch.full((2, 2), math.log(init_std)))
+    # A hard clamp at both ends: no gradient where it binds.
+    for bias, bound in ((5.0, max_std), (-5.0, min_std)):
+        pushed = torch.full((2,), bias, requires_grad=True)
+        clamped = mean_and_log_std({**params, "log_std_head.bias": pushed}, two, outputs)[1]
+        torch.testing.assert_close(clamped.exp(), torch.full((2, 2), bound))
+        assert torch.equal(torch.autograd.grad(clamped.sum(), pushed)[0], torch.zeros(2))
+
+
+def test_log_likelihood_objective_by_hand_and_its_gradient_equals_the_ratios():
+    """garage's meta-loss ``-mean_task mean_steps(log pi * A)``; at the sampling policy its gradient is the
+    likelihood ratio's (ProMP), while their values differ."""
+    gen = torch.Generator().manual_seed(12)
+    batch = random_batch(gen, 2, 5, 3, 2)
+    leaves = {k: v.requires_grad_(True) for k, v in tiny_params(gen).items()}
+    params = expand_params(leaves, 2)
+    logp = log_prob(params, batch.obs, batch.actions, OUT)
+    mean, log_std = mean_and_log_std(params, batch.obs, OUT)
+    expected = 0.0
+    for task in range(2):
+        total, steps = 0.0, 0.0
+        for t in range(5):
+            normal = torch.distributions.Normal(mean[task, t], log_std[task, 0].exp())
+            total += float(normal.log_prob(batch.actions[task, t]).sum().detach()) * float(
+                batch.advantages[task, t] * batch.mask[task, t]
+            )
+            steps += float(batch.mask[task, t])
+        expected -= total / steps / 2
+    junk = torch.randn(2, 5, generator=gen, dtype=torch.float64)  # old log-probs: unused by log_likelihood
+    value = meta_objective("log_likelihood", logp, junk, batch.advantages, batch.mask)
+    assert value.item() == pytest.approx(expected, rel=1e-10)
+    ratio = meta_objective("likelihood_ratio", logp, logp.detach(), batch.advantages, batch.mask)
+    assert ratio.item() == pytest.approx(-float(masked_task_mean(batch.advantages, batch.mask).mean()))
+    assert ratio.item() != pytest.approx(value.item())
+    for a, b in zip(
+        torch.autograd.grad(value, list(leaves.values()), retain_graph=True),
+        torch.autograd.grad(ratio, list(leaves.values())),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b)
 
 
 # --- configuration --------------------------------------------------------------------------------------
@@ -444,7 +581,8 @@ def test_per_trial_adaptation_equals_adapting_each_trial_alone(point_nav):
         data = TaskBatch.from_arrays(
             obs_all[[row]], act_all[[row]], adv, mask_all[[row]], rew_all[[row]], agent.device
         )
-        alone = adapt(expand_params(agent.params, 1), [data], cfg.inner_lr, math.log(cfg.min_std))
+        outputs = Outputs.from_stds(cfg.min_std, cfg.max_std, cfg.output_tanh)
+        alone = adapt(expand_params(agent.params, 1), [data], cfg.inner_lr, outputs)
         for name in alone:
             torch.testing.assert_close(batched[name][row], alone[name][0], rtol=1e-6, atol=1e-6)
 
@@ -477,3 +615,116 @@ def test_actions_are_clipped_into_the_box(point_nav):
     actions = agent.act(np.zeros((64, spec.aug_obs_dim), np.float32), np.zeros(64, bool))
     assert actions.min() >= -1.0 and actions.max() <= 1.0 and (np.abs(actions) == 1.0).any()
     assert agent.default_exploration_episodes("halfcheetah-vel") == 1
+
+
+def test_action_scale_divides_before_clipping_onto_the_box(point_nav):
+    """ProMP ``normalize(env)`` with ``normalization_scale``: ``clip(a / scale)`` mapped onto the box."""
+    _, spec = point_nav
+    assert spec.action_low == (-1.0, -1.0) and spec.action_high == (1.0, 1.0)
+    raw = np.array([[-25.0, -5.0], [3.0, 0.5], [12.0, -10.0], [0.04, 9.99]], np.float32)
+    # The affine map onto [-1, 1] is the identity up to float32 rounding (-1 + (u + 1) * 0.5 * 2).
+    scaled = smoke_agent(spec, action_scale=10.0)._to_env(raw)
+    np.testing.assert_allclose(scaled, np.clip(raw / 10, -1, 1), rtol=0, atol=1e-7)
+    assert scaled.min() == -1.0 and scaled.max() == 1.0
+    plain = smoke_agent(spec)._to_env(raw)
+    np.testing.assert_array_equal(
+        plain, (-1.0 + (np.clip(raw, -1.0, 1.0) + 1.0) * 0.5 * 2.0).astype(np.float32)
+    )
+    np.testing.assert_allclose(plain, np.clip(raw, -1, 1), rtol=0, atol=1e-7)
+    # An asymmetric box: ProMP's own formula at scale 10, and the mapping as it always was at scale 1.
+    box = dataclasses.replace(spec, action_low=(0.0, -2.0), action_high=(4.0, 1.0))
+    low, high = np.array(box.action_low, np.float32), np.array(box.action_high, np.float32)
+    promp = np.clip(low + (raw + 10.0) * (high - low) / 20.0, low, high)
+    np.testing.assert_allclose(smoke_agent(box, action_scale=10.0)._to_env(raw), promp, rtol=1e-6, atol=1e-6)
+    unscaled = (low + (np.clip(raw, -1.0, 1.0) + 1.0) * 0.5 * (high - low)).astype(np.float32)
+    np.testing.assert_array_equal(smoke_agent(box)._to_env(raw), unscaled)
+    # The env gets the scaled action; the policy keeps (and computes log-probabilities of) the unscaled one.
+    agent = smoke_agent(spec, action_scale=10.0, init_std=5.0)
+    agent.begin_trial(TrialPlan(num_trials=16, episodes=1))
+    to_env = agent.act(np.zeros((16, spec.aug_obs_dim), np.float32), np.zeros(16, bool))
+    assert agent._last_actions is not None and np.abs(agent._last_actions).max() > 1.0
+    np.testing.assert_allclose(to_env, np.clip(agent._last_actions / 10, -1, 1), rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("std_head", ["parameter", "shared_network"])
+@pytest.mark.parametrize("outer", ["likelihood_ratio", "log_likelihood"])
+def test_meta_update_lowers_the_chosen_objective(point_nav, std_head, outer):
+    """One TRPO step on fixed pre- and post-update data: the reported objective before and after is the
+    chosen one computed by hand, the step is accepted within the trust region and changes the parameters."""
+    _, spec = point_nav
+    shared = std_head == "shared_network"
+    agent = smoke_agent(
+        spec, std_head=std_head, outer_objective=outer, output_tanh=shared, max_std=1.5 if shared else None
+    )
+    cfg = agent.config
+    gen = torch.Generator().manual_seed(13)
+    tasks = cfg.meta_batch_size
+    inner = [random_batch(gen, tasks, 12, spec.obs_dim, spec.act_dim, dtype=torch.float32)]
+    post = random_batch(gen, tasks, 12, spec.obs_dim, spec.act_dim, dtype=torch.float32)
+    before = {k: v.clone() for k, v in agent.params.items()}
+    stats = agent._meta_update(inner, post)
+    outputs = Outputs.from_stds(cfg.min_std, cfg.max_std, cfg.output_tanh)
+
+    def objective(params: dict[str, torch.Tensor], old_logp: torch.Tensor) -> tuple[float, torch.Tensor]:
+        adapted = adapt(expand_params(params, tasks), inner, cfg.inner_lr, outputs)
+        logp = log_prob(adapted, post.obs, post.actions, outputs)
+        return float(meta_objective(outer, logp, old_logp, post.advantages, post.mask)), logp
+
+    _, old_logp = objective(before, torch.zeros(tasks, 12))
+    value_before, _ = objective(before, old_logp)
+    by_hand = -masked_task_mean(
+        (old_logp if outer == "log_likelihood" else torch.ones_like(old_logp)) * post.advantages, post.mask
+    ).mean()
+    assert value_before == pytest.approx(float(by_hand), rel=1e-5, abs=1e-6)
+    assert stats["surrogate_before"] == pytest.approx(value_before, rel=1e-5, abs=1e-6)
+    assert stats["surrogate_after"] == pytest.approx(objective(agent.params, old_logp)[0], rel=1e-5, abs=1e-6)
+    assert all(math.isfinite(value) for value in stats.values())
+    assert stats["step_accepted"] == 1.0 and stats["surrogate_after"] < stats["surrogate_before"]
+    assert 0.0 < stats["kl"] <= cfg.max_kl
+    assert set(agent.params) == set(before)
+    assert all(not torch.equal(before[name], agent.params[name]) for name in before if "weight" in name)
+    if shared:
+        log_std = mean_and_log_std(agent.params, post.obs, outputs)[1]
+        expected_std = masked_task_mean(log_std.exp().mean(-1), post.mask).mean()
+    else:
+        expected_std = agent.params["log_std"].exp().mean()
+    assert stats["policy_std"] == pytest.approx(float(expected_std), rel=1e-6)
+
+
+GARAGE_METAWORLD_STYLE = {
+    "output_tanh": True,
+    "std_head": "shared_network",
+    "min_std": 0.5,
+    "max_std": 1.5,
+    "init_std": 1.0,
+    "normalize_advantages": False,
+    "inner_lr": 1e-4,
+    "outer_objective": "log_likelihood",
+}
+
+
+def test_garage_metaworld_style_agent_trains_evaluates_and_resumes(point_nav):
+    suite, spec = point_nav
+    agent = smoke_agent(spec, **GARAGE_METAWORLD_STYLE)
+    assert "log_std" not in agent.params and torch.equal(agent.params["log_std_head.bias"], torch.zeros(2))
+    initial = {k: v.clone() for k, v in agent.params.items()}
+    ctx = train(agent, suite, spec, iterations=1)
+    assert ctx.env_steps == agent.steps_per_iteration and agent.iterations == 1
+    stats = agent.last_stats
+    assert all(math.isfinite(value) for value in stats.values())
+    assert 0.5 - 1e-6 <= stats["policy_std"] <= 1.5 + 1e-6
+    assert stats["step_accepted"] == 1.0 and stats["surrogate_after"] < stats["surrogate_before"]
+    assert all(not torch.equal(initial[name], agent.params[name]) for name in initial if "weight" in name)
+    settings = EvalSettings(num_tasks=2, episodes=2, splits=("meta_test",), exploration_episodes=1)
+    returns = [r.episode_return for r in evaluate(agent, suite, settings, seed=0)]
+    assert returns and all(math.isfinite(value) for value in returns)
+    assert not torch.equal(agent.adapted_params["layer0.weight"][0], agent.params["layer0.weight"])
+    buffer = io.BytesIO()
+    torch.save(agent.state_dict(), buffer)
+    buffer.seek(0)
+    resumed = smoke_agent(spec, seed=9, **GARAGE_METAWORLD_STYLE)
+    resumed.load_state_dict(torch.load(buffer, weights_only=True))
+    assert_same_state(resumed.state_dict(), agent.state_dict())
+    train(agent, suite, spec, iterations=1, seed=1)
+    train(resumed, suite, spec, iterations=1, seed=1)
+    assert_same_state(resumed.state_dict(), agent.state_dict())

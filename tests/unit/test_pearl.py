@@ -12,13 +12,14 @@ import torch
 
 from baselines.pearl.agent import PEARLAgent, stratified_task_ids, waves
 from baselines.pearl.buffers import MultiTaskReplayBuffer
-from baselines.pearl.config import PAPER_CONFIGS, PEARLConfig, default_config
+from baselines.pearl.config import PEARLConfig
 from baselines.pearl.encoder import (
     ContextEncoder,
     kl_to_standard_normal,
     product_of_gaussians,
     sample_latent,
 )
+from baselines.pearl.provenance import PAPER, default_config
 from baselines.pearl.sac import PEARLLearner, TrainingBatch
 from benchmark.agent import EnvSpec, TrainingContext, Transition, TrialPlan
 from benchmark.protocol import EvalSettings, evaluate
@@ -286,12 +287,53 @@ def test_config_validation_rejects_bad_values():
 
 
 def test_every_suite_has_a_config_and_exploration_default():
-    for suite in PAPER_CONFIGS:
+    for suite in PAPER:
         for profile in ("smoke", "quick", "paper"):
             default_config(suite, profile).validate()
-    assert PEARLAgent.default_exploration_episodes("halfcheetah-vel") == 2
+    # oyster configs/*.json: num_exp_traj_eval 2 for every locomotion task, the default 1 for the point robot
+    for suite in ("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-goal", "ant-dir-2d"):
+        assert PEARLAgent.default_exploration_episodes(suite) == 2, suite
     assert PEARLAgent.default_exploration_episodes("point-nav") == 1
-    assert PEARLAgent.default_exploration_episodes("ml1-push") == 1
+    # garage's evaluator explores 10 episodes and scores the 11th; our Meta-World trials hold 10
+    assert PEARLAgent.default_exploration_episodes("ml1-push") == 9
+
+
+def test_oyster_and_garage_values_that_were_wrong():
+    assert default_config("ant-goal", "paper").embedding_batch_size == 256  # oyster ant-goal.json:19
+    ml1, ml10, ml45 = (default_config(s, "paper") for s in ("ml1-reach", "ml10", "ml45"))
+    for config in (ml1, ml10, ml45):  # garage PR #2287 metaworld_examples/pearl_metaworld_ml*.py
+        assert (config.reward_scale, config.batch_size, config.embedding_batch_size) == (1000.0, 1000, 250)
+        assert (config.num_steps_prior, config.num_extra_rl_steps_posterior, config.latent_dim) == (
+            2500,
+            2500,
+            7,
+        )
+    assert (ml1.num_train_tasks, ml1.num_initial_steps, ml1.num_train_steps_per_itr, ml1.meta_batch) == (
+        15,
+        15000,
+        40,
+        16,
+    )
+    assert (ml10.num_train_tasks, ml10.num_tasks_sample, ml10.num_train_steps_per_itr, ml10.meta_batch) == (
+        10,
+        10,
+        60,
+        10,
+    )
+    assert (ml45.num_initial_steps, ml45.num_train_steps_per_itr, ml45.meta_batch) == (22500, 14, 45)
+
+
+def test_policy_heads_start_within_oyster_init_w():
+    """oyster rlkit/torch/sac/policies.py:41, 59-61: TanhGaussianPolicy(init_w=1e-3) for both heads."""
+    _, _, agent = smoke_agent()
+    policy = agent.learner.policy
+    for head in (policy.mean, policy.log_std):
+        for tensor in (head.weight, head.bias):
+            assert tensor.abs().max() <= 1e-3
+    assert (
+        max(float(policy.mean.weight.detach().abs().max()), float(policy.log_std.weight.detach().abs().max()))
+        > 5e-4
+    )
 
 
 def test_stratified_task_ids_and_waves():
@@ -404,16 +446,23 @@ def test_batched_posterior_equals_a_per_row_loop():
             torch.testing.assert_close(variance[i], var_i, rtol=1e-5, atol=1e-6)
 
 
-def test_posterior_only_after_the_exploration_episodes():
+def test_each_exploration_episode_draws_its_own_prior_z_then_the_posterior():
+    """oyster resamples z after every trajectory (rlkit/samplers/in_place.py, resample=1) and infers the
+    posterior only once num_exp_traj_eval trajectories are done (rl_algorithm.py, collect_paths)."""
     suite, spec, agent = smoke_agent()
     train(agent, suite, spec, iterations=1)
     n = 2
-    agent.begin_trial(TrialPlan(num_trials=n, episodes=3, exploration_episodes=2, seed=0))
-    prior_z = agent._z.clone()
     obs = np.zeros((n, spec.aug_obs_dim), np.float32)
     ones = np.ones(n, bool)
-    agent.observe(Transition(obs, np.zeros((n, 2), np.float32), np.ones(n), obs, ~ones, ones, ones))
-    agent.end_episode(ones)  # episode 1 of 2 exploration episodes ended: still the prior's z
-    assert torch.equal(agent._z, prior_z)
-    agent.end_episode(np.array([True, False]))  # row 0 finished its exploration
-    assert not torch.equal(agent._z[0], prior_z[0]) and torch.equal(agent._z[1], prior_z[1])
+    draws = []
+    for reward in (np.ones(n), -5 * np.ones(n)):  # two contexts, the same evaluation seed
+        agent.begin_trial(TrialPlan(num_trials=n, episodes=3, exploration_episodes=2, seed=0))
+        first = agent._z.clone()
+        agent.observe(Transition(obs, np.zeros((n, 2), np.float32), reward, obs, ~ones, ones, ones))
+        agent.end_episode(ones)  # exploration episode 1 of 2 ended: a new draw from the prior
+        draws.append((first, agent._z.clone()))
+    (first, second), (_, second_other_context) = draws
+    assert not torch.equal(second, first)
+    assert torch.equal(second, second_other_context)  # the prior: the context does not enter
+    agent.end_episode(np.array([True, False]))  # row 0 finished its exploration: the posterior
+    assert not torch.equal(agent._z[0], second[0]) and torch.equal(agent._z[1], second[1])

@@ -13,7 +13,8 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from baselines.rl2.agent import RL2Agent, RL2LstmPolicy, TrialInfoForSB3
-from baselines.rl2.config import RL2Config, default_config
+from baselines.rl2.config import RL2Config
+from baselines.rl2.provenance import default_config
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
 from benchmark.errors import BenchmarkError
@@ -250,7 +251,9 @@ def test_metaworld_paper_config_is_garage_rl2_ppo(suite, meta_batch):
 @pytest.mark.parametrize("suite", ["halfcheetah-vel", "halfcheetah-dir", "ant-dir"])
 def test_locomotion_paper_config_is_promp_rl2(suite):
     config = default_config(suite, "paper")
-    assert (config.meta_batch, config.lstm_hidden_size, config.episodes_per_trial) == (200, 64, 2)
+    # ProMP full_code run_scripts/rl2_run_sweep.py:89,93: 100 trials at our horizon 200 (not the 200 of
+    # configs/rl2_config.json, which ran HalfCheetahDir at horizon 100)
+    assert (config.meta_batch, config.lstm_hidden_size, config.episodes_per_trial) == (100, 64, 2)
     assert (config.learning_rate, config.n_epochs, config.gae_lambda) == (1e-3, 5, 1.0)
     assert config.minibatch_trials >= config.meta_batch  # one minibatch
     assert config.normalize_advantage and not config.normalize_reward

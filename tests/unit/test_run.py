@@ -68,6 +68,10 @@ class ExplodingAgent:
     def default_config(cls, suite, profile):
         return cls.Config()
 
+    @classmethod
+    def config_record(cls, suite, tier):
+        return registry.load_method("random").config_record(suite, tier)
+
     def meta_train(self, ctx):
         yield
         raise RuntimeError("boom")

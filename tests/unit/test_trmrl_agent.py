@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from agents.trmrl.agent import TrMRLAgent
-from agents.trmrl.config import PAPER_CONFIGS, TrMRLConfig, default_config, validate_for_suite
+from agents.trmrl.config import TrMRLConfig, validate_for_suite
+from agents.trmrl.provenance import PAPER, default_config
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
 from benchmark.errors import BenchmarkError
@@ -171,7 +172,7 @@ def test_construction_does_not_touch_the_global_torch_rng():
 
 
 def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
-    assert set(PAPER_CONFIGS) == set(SUITES)
+    assert set(PAPER) == set(SUITES)
     vel, cdir, ant = (default_config(s, "paper") for s in ("halfcheetah-vel", "halfcheetah-dir", "ant-dir"))
     mw = default_config("ml1-push", "paper")
     assert (vel.n_heads, vel.d_model, vel.dim_ff, vel.n_layers, vel.wm_size) == (16, 128, 512, 4, 5)
@@ -211,7 +212,7 @@ def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
         validate_for_suite(dataclasses.replace(default_config("ml10", "paper"), meta_batch_size=25), "ml10")
     with pytest.raises(BenchmarkError, match="unknown configuration tier 'huge'"):
         default_config("halfcheetah-vel", "huge")
-    for config in PAPER_CONFIGS.values():
+    for config in (default_config(suite, "paper") for suite in PAPER):
         assert config.memory_scope == "episode" and config.weight_decay == 0.01 and config.opt_epochs == 10
 
 

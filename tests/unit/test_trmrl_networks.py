@@ -35,6 +35,21 @@ def test_halfcheetah_vel_encoder_has_the_originals_parameter_count():
     assert not any(isinstance(m, nn.LayerNorm) for m in policy.modules())
 
 
+def test_layers_start_as_copies_of_one_template_as_in_the_original():
+    """nn.TransformerEncoder(layer, num_layers) deep-copies one layer (gaussian_transformer_encoder_policy.py
+    :130-146); the init then redraws every matrix, so only the biases stay identical across layers."""
+    policy = make_policy()
+    first, *others = policy.layers
+    assert first.linear1.bias.abs().max() > 0  # PyTorch's default bias init, not zeros
+    for layer in others:
+        assert torch.equal(layer.linear1.bias, first.linear1.bias)
+        assert torch.equal(layer.linear2.bias, first.linear2.bias)
+        assert not torch.equal(layer.linear1.weight, first.linear1.weight)
+        assert not torch.equal(layer.self_attn.in_proj_weight, first.self_attn.in_proj_weight)
+    # copies, not shared tensors: training moves each layer's biases on its own
+    assert first.linear1.bias.data_ptr() != others[0].linear1.bias.data_ptr()
+
+
 def test_tfixup_scales_match_the_original():
     torch.manual_seed(0)
     d, n = 128, 4
