@@ -9,7 +9,7 @@ WORKERS ?=
 RESULTS ?= results/results.parquet
 FIGURES_OUT ?= analysis/out
 
-.PHONY: install test test-slow lint type reproduce-paper eta sweep results figures bench clean
+.PHONY: install test test-slow lint type deviations reproduce-paper eta sweep results figures bench clean
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
@@ -30,6 +30,10 @@ lint:
 
 type:
 	$(BIN)/mypy benchmark agents baselines analysis
+
+# Regenerate DEVIATIONS.md's configuration section from the methods' provenance records.
+deviations:
+	$(BIN)/python -m benchmark.deviations --write
 
 # The main job: the profile's whole grid, merged into one table, drawn as figures.
 reproduce-paper: eta sweep results figures
