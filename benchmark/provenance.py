@@ -299,7 +299,8 @@ def deviations_markdown(records: Iterable[tuple[str, str, str, ConfigRecord]]) -
     for (method, tier), reasons in grouped.items():
         lines += [f"### {method}, tier `{tier}`", ""]
         if not reasons:
-            lines += ["Every value is cited from the original code.", ""]
+            same = "cited from the original code" if tier == "paper" else "the `paper` tier's"
+            lines += [f"Every value is {same}.", ""]
         for reason, values in reasons.items():
             lines.append(f"- {reason}.")
             for (name, value, original), suites in values.items():
