@@ -300,7 +300,7 @@ def deviations_markdown(records: Iterable[tuple[str, str, str, ConfigRecord]]) -
         lines += [f"### {method}, tier `{tier}`", ""]
         if not reasons:
             same = "cited from the original code" if tier == "paper" else "the `paper` tier's"
-            lines += [f"Every value is {same}.", ""]
+            lines.append(f"Every value is {same}.")
         for reason, values in reasons.items():
             lines.append(f"- {reason}.")
             for (name, value, original), suites in values.items():
