@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from agents.trmrl.config import TrMRLConfig
+from benchmark.originals import TRMRL
 from benchmark.profiles import check_config_tier
-from benchmark.provenance import ConfigRecord, Repository, deviate
+from benchmark.provenance import ConfigRecord, deviate
 from benchmark.suites import SUITES, check_suite_name
-
-TRMRL = Repository("luckeciano/transformers-metarl", "5528cdb4ef88ff4021ce8386f0b0a1402530d9df")
 
 _README = TRMRL.file("README.md")
 _HALFCHEETAH = TRMRL.file("examples/torch/transformer_ppo_halfcheetah.py")

@@ -15,12 +15,10 @@ field here.
 from __future__ import annotations
 
 from baselines.maml.config import MAMLConfig, check_config_for_suite
+from benchmark.originals import GARAGE_PR_2287, PROMP
 from benchmark.profiles import check_config_tier
-from benchmark.provenance import ConfigRecord, Repository, record
+from benchmark.provenance import ConfigRecord, record
 from benchmark.suites import SUITES, check_suite_name
-
-PROMP = Repository("jonasrothfuss/ProMP", "93ae339e23dfc6e1133f9538f2c7cc0ccee89d19")
-GARAGE_PR_2287 = Repository("rlworkgroup/garage", "08492007d6e2d9ead9beb83a8a4247e52019ac7d")
 
 _RUN = PROMP.file("run_scripts/maml_run_mujoco.py")
 _POLICY = PROMP.file("meta_policy_search/policies/gaussian_mlp_policy.py")

@@ -10,12 +10,10 @@ the TrMRL paper ran, with ``src/garage/torch/algos/pearl.py``'s defaults for wha
 from __future__ import annotations
 
 from baselines.pearl.config import PEARLConfig
+from benchmark.originals import GARAGE_PR_2287, OYSTER
 from benchmark.profiles import check_config_tier
-from benchmark.provenance import ConfigRecord, Repository, deviate, record
+from benchmark.provenance import ConfigRecord, deviate, record
 from benchmark.suites import check_suite_name
-
-OYSTER = Repository("katerakelly/oyster", "44e20fddf181d8ca3852bdf9b6927d6b8c6f48fc")
-GARAGE_PR_2287 = Repository("rlworkgroup/garage", "08492007d6e2d9ead9beb83a8a4247e52019ac7d")
 
 _DEFAULT_PY = OYSTER.file("configs/default.py")
 _LAUNCH = OYSTER.file("launch_experiment.py")

@@ -10,12 +10,10 @@ std, a separate baseline), the entry is a deviation that says so.
 from __future__ import annotations
 
 from baselines.rl2.config import RL2Config
+from benchmark.originals import GARAGE_PR_2287, PROMP_FULL_CODE
 from benchmark.profiles import check_config_tier
-from benchmark.provenance import ConfigRecord, Repository, deviate, record
+from benchmark.provenance import ConfigRecord, deviate, record
 from benchmark.suites import check_suite_name
-
-PROMP_FULL_CODE = Repository("jonasrothfuss/ProMP", "9e7fc5102e233ea1d9bb76be4d05b716729c08d8")
-GARAGE_PR_2287 = Repository("rlworkgroup/garage", "08492007d6e2d9ead9beb83a8a4247e52019ac7d")
 
 _SWEEP = PROMP_FULL_CODE.file("run_scripts/rl2_run_sweep.py")
 _OPTIMIZER = PROMP_FULL_CODE.file("maml_zoo/optimizers/rl2_first_order_optimizer.py")

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from benchmark import deviations
+from benchmark import deviations, originals
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import CONFIG_TIERS
@@ -49,6 +49,19 @@ def test_paper_tier_of_a_published_suite_cites_the_original(method: str) -> None
         record = agent_class.config_record(suite, "paper")
         cited = sum(isinstance(e, Cited) for e in record.values())
         assert cited >= len(record) // 2, (method, suite, cited, len(record))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_citations_name_a_declared_original_at_its_commit(method: str) -> None:
+    """A commit is written once (benchmark/originals.py): no record cites another commit of a repository."""
+    declared = {(r.repo, r.commit) for r in originals.ALL}
+    agent_class = load_method(method)
+    for suite in SUITES:
+        for tier in CONFIG_TIERS:
+            for name, entry in agent_class.config_record(suite, tier).items():
+                cited = entry if isinstance(entry, Cited) else entry.original
+                if cited is not None:
+                    assert (cited.source.repo, cited.source.commit) in declared, (method, suite, name)
 
 
 @pytest.mark.parametrize("method", METHODS)
