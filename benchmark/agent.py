@@ -1,9 +1,11 @@
 """The agent contract: what every method (TrMRL, RL², MAML, PEARL, random, yours) implements.
 
-A structural :class:`typing.Protocol`, no base class to inherit (Meta-World's evaluation protocols and
-Acme's ``Actor`` are the models). The harness constructs an agent as ``AgentClass(config, spec, seed)``,
-where ``config`` is the method's frozen dataclass from ``AgentClass.default_config(suite, tier)`` (``tier``:
-one of :data:`benchmark.profiles.CONFIG_TIERS`, named by the run's profile).
+A structural :class:`typing.Protocol` (Meta-World's evaluation protocols and Acme's ``Actor`` are the
+models); the few members that have a default are declared once, in :class:`AgentBase`, which every agent
+class inherits: there is no other base class. The harness constructs an agent as
+``AgentClass(config, spec, seed)``, where ``config`` is the method's frozen dataclass from
+``AgentClass.default_config(suite, tier)`` (``tier``: one of :data:`benchmark.profiles.CONFIG_TIERS`, named by
+the run's profile).
 
 Training: ``meta_train(ctx)`` is a generator. The agent owns its loop (on-policy, MAML, off-policy) but takes
 every environment from ``ctx``, which counts env_steps itself, and ``yield``s after each iteration (a rollout
@@ -40,8 +42,9 @@ the same rows; ``begin_trial`` forgets everything of earlier trials; evaluating 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import gymnasium as gym
@@ -368,9 +371,12 @@ class MetaAgent(Protocol):
 
     def end_episode(self, mask: np.ndarray) -> None: ...
 
-    def state_dict(self) -> dict[str, Any]: ...
+    def state_dict(self, include_buffers: bool = True) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    @property
+    def last_stats(self) -> Mapping[str, float]: ...
 
 
 class AgentFactory(Protocol):
@@ -389,3 +395,33 @@ class AgentFactory(Protocol):
         reason (:mod:`benchmark.provenance`); refuses an unknown suite or tier with a one-line
         :class:`~benchmark.errors.BenchmarkError`."""
         ...
+
+    def validate_config(self, config: Any, suite: str) -> None: ...
+
+    def default_exploration_episodes(self, suite: str) -> int: ...
+
+
+class AgentBase:
+    """The contract's members that have a default, declared once; every agent class inherits this (it is the
+    contract's only base class) and overrides what its method needs.
+
+    * :meth:`validate_config`: the checks of a config that need the suite (the harness calls it on every
+      resolved config, after ``--set``); field ranges belong in the config's ``__post_init__``.
+    * :meth:`default_exploration_episodes`: the evaluation trial's exploration episodes E.
+    * :attr:`last_stats`: numbers about the latest training iteration, logged to ``progress.csv``.
+    * ``state_dict(include_buffers=...)``: an agent with replay buffers leaves them out of the evaluation
+      checkpoint when asked (the resume point always holds them).
+    """
+
+    last_stats: Mapping[str, float] = MappingProxyType({})
+    """losses, rates, timings of the latest iteration; assign a new dict after each (read after each yield)"""
+
+    @classmethod
+    def validate_config(cls, config: Any, suite: str) -> None:
+        """Raise ``ValueError`` (one line) when ``config`` cannot run on ``suite``. Default: no such check."""
+
+    @classmethod
+    def default_exploration_episodes(cls, suite: str) -> int:
+        """Episodes that explore at the start of an evaluation trial before the method adapts (MAML's
+        pre-update rollouts, PEARL's prior episodes); the harness caps it at K - 1. Default 0."""
+        return 0

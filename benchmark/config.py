@@ -36,11 +36,9 @@ def resolve_config(
     base = agent_class.config_record(suite, tier)
     variant = list(registry.METHODS[method].overrides)  # an ablation's own overrides come first
     config = apply_overrides(agent_class.default_config(suite, tier), variant + list(overrides or []))
-    validate_config = getattr(agent_class, "validate_config", None)
     try:
         check_finite_fields(config)
-        if validate_config is not None:
-            validate_config(config, suite)
+        agent_class.validate_config(config, suite)
     except ValueError as exc:
         raise BenchmarkError(f"{method} on {suite}: {exc}") from None
     return config, user_overrides(base, config)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
-import inspect
 import json
 import os
 import platform
@@ -155,8 +154,7 @@ def _resolve_eval(
 ) -> EvalSettings:
     episodes = episodes if episodes is not None else settings.episodes
     if exploration is None:
-        default = getattr(agent_class, "default_exploration_episodes", None)
-        exploration = min(int(default(suite)), episodes - 1) if default is not None else 0
+        exploration = min(int(agent_class.default_exploration_episodes(suite)), episodes - 1)
     return dataclasses.replace(
         settings,
         num_tasks=num_tasks if num_tasks is not None else settings.num_tasks,
@@ -412,7 +410,7 @@ class Run:
         return True
 
     def _log_progress(self, steps: int, seconds: float) -> None:
-        stats = getattr(self.agent, "last_stats", None) or getattr(self.agent, "training_stats", None) or {}
+        stats = self.agent.last_stats
         self.progress_log.append(
             {
                 "env_steps": self.ctx.env_steps,
@@ -555,9 +553,7 @@ def _save_checkpoint(run_dir: Path, agent: MetaAgent, env_steps: int) -> None:
 
 def _evaluation_state(agent: MetaAgent) -> dict[str, Any]:
     """The agent's state without replay buffers where it can leave them out (they live in resume.pt)."""
-    if "include_buffers" in inspect.signature(agent.state_dict).parameters:
-        return agent.state_dict(include_buffers=False)  # type: ignore[call-arg]
-    return agent.state_dict()
+    return agent.state_dict(include_buffers=False)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

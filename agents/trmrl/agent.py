@@ -41,7 +41,7 @@ from agents.trmrl.config import TrMRLConfig, validate_for_suite
 from agents.trmrl.networks import TransformerPolicy, ValueFunction, WorkingMemory
 from agents.trmrl.ppo import Batch, PPOUpdate, steps_per_epoch
 from agents.trmrl.provenance import config_record, default_config
-from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
 
@@ -58,7 +58,7 @@ class _Trials:
     trial_lengths: list[int]
 
 
-class TrMRLAgent:
+class TrMRLAgent(AgentBase):
     """The TrMRL agent: a working-memory transformer policy trained with RL²-style PPO.
 
     Args:
@@ -303,7 +303,7 @@ class TrMRLAgent:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, include_buffers: bool = True) -> dict[str, Any]:
         return {
             "policy": self.policy.state_dict(),
             "value_head": self.value.head.state_dict(),

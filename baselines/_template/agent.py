@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.profiles import check_config_tier
 from benchmark.provenance import ConfigRecord, ours
 from benchmark.suites import check_suite_name
@@ -41,7 +41,7 @@ class TemplateConfig:
             raise ValueError(f"init_std must be > 0, got {self.init_std}")
 
 
-class TemplateAgent:
+class TemplateAgent(AgentBase):
     """One-line summary of the method, with the paper it comes from."""
 
     Config: ClassVar[type] = TemplateConfig
@@ -116,7 +116,7 @@ class TemplateAgent:
     def end_episode(self, mask: np.ndarray) -> None:
         pass  # YOUR METHOD: adapt between episodes (MAML inner step, PEARL posterior update)
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, include_buffers: bool = True) -> dict[str, Any]:
         return {"weights": self.weights.copy(), "rng": self._rng.bit_generator.state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -51,7 +51,7 @@ from baselines.maml.policy import (
 from baselines.maml.provenance import config_record as _config_record
 from baselines.maml.provenance import default_config as _default_config
 from baselines.maml.trpo import backtracking_line_search, flatten, natural_step, unflatten
-from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
 
@@ -77,7 +77,7 @@ def meta_objective(
     return -masked_task_mean(ratio * advantages, mask).mean()
 
 
-class MAMLAgent:
+class MAMLAgent(AgentBase):
     """MAML-TRPO baseline: a Gaussian MLP policy meta-learned to improve by one policy-gradient step.
 
     Args:
@@ -133,6 +133,12 @@ class MAMLAgent:
     @classmethod
     def config_record(cls, suite: str, tier: str) -> ConfigRecord:
         return _config_record(suite, tier)
+
+    @classmethod
+    def validate_config(cls, config: MAMLConfig, suite: str) -> None:
+        """A Meta-World meta-batch covers every training class equally (the harness's task sampler cycles
+        through them)."""
+        check_config_for_suite(config, suite)
 
     @classmethod
     def default_exploration_episodes(cls, suite: str) -> int:
@@ -436,7 +442,7 @@ class MAMLAgent:
 
     # --- checkpoints ---------------------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, include_buffers: bool = True) -> dict[str, Any]:
         """Meta-parameters, the training noise generator and the iteration count (plain tensors)."""
         return {
             "params": {k: v.detach().cpu().clone() for k, v in self.params.items()},

@@ -42,7 +42,7 @@ from baselines.pearl.encoder import sample_latent
 from baselines.pearl.provenance import config_record as _config_record
 from baselines.pearl.provenance import default_config as _default_config
 from baselines.pearl.sac import PEARLLearner, TrainingBatch
-from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
 
@@ -74,7 +74,7 @@ def waves(tasks: np.ndarray) -> list[np.ndarray]:
     return [np.array(g, dtype=np.int64) for g in groups]
 
 
-class PEARLAgent:
+class PEARLAgent(AgentBase):
     """PEARL baseline: SAC conditioned on a latent task inferred by a probabilistic context encoder.
 
     Args:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan
+from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan
 from benchmark.profiles import check_config_tier
 from benchmark.provenance import ConfigRecord, ours
 from benchmark.suites import check_suite_name
@@ -26,7 +26,7 @@ class RandomConfig:
             raise ValueError(f"num_trials must be a positive integer, got {self.num_trials!r}")
 
 
-class RandomAgent:
+class RandomAgent(AgentBase):
     """Samples actions uniformly from the action box; ignores everything it observes."""
 
     Config: ClassVar[type] = RandomConfig
@@ -81,7 +81,7 @@ class RandomAgent:
     def end_episode(self, mask: np.ndarray) -> None:
         pass
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, include_buffers: bool = True) -> dict[str, Any]:
         return {"rng": self._rng.bit_generator.state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ from torch import nn
 from baselines.rl2.config import RL2Config
 from baselines.rl2.provenance import config_record as _config_record
 from baselines.rl2.provenance import default_config as _default_config
-from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.provenance import ConfigRecord
 
 
@@ -98,7 +98,7 @@ class TrialInfoForSB3(VecEnvWrapper):
         return obs, rewards, dones, infos
 
 
-class RL2Agent:
+class RL2Agent(AgentBase):
     """RL² baseline: a recurrent PPO policy whose memory spans the K episodes of a trial.
 
     Args:
@@ -274,7 +274,7 @@ class RL2Agent:
 
     # --- checkpoints ---------------------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, include_buffers: bool = True) -> dict[str, Any]:
         """Network and optimizer weights, the reward normaliser's statistics, the iteration count."""
         state: dict[str, Any] = {
             "policy": self.policy.state_dict(),

@@ -6,12 +6,14 @@ the protocol interface, determinism, ``begin_trial`` forgetting, evaluation leav
 reaching an agent during meta-training (point 8).
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 import pytest
 import torch
 
 from benchmark import registry
-from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext, Transition, TrialPlan
+from benchmark.agent import AgentBase, EnvSpec, MetaAgent, Runtime, TrainingContext, Transition, TrialPlan
 from benchmark.checkpoint import round_trip
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.suites import make_suite
@@ -103,6 +105,24 @@ def test_agent_is_a_meta_agent_with_bounded_actions(method):
         assert actions.shape == (6, 3, spec.act_dim) and np.isfinite(actions).all()
         assert (actions >= np.array(spec.action_low) - 1e-6).all()
         assert (actions <= np.array(spec.action_high) + 1e-6).all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_declared_hooks_have_their_contract_types(method):
+    """The members with defaults (AgentBase) are there for every agent, with the types the harness reads."""
+    factory = factory_of(method)
+    assert issubclass(factory, AgentBase)
+    for suite in ("point-nav", "halfcheetah-vel", "ml45"):
+        explore = factory.default_exploration_episodes(suite)
+        assert isinstance(explore, int) and explore >= 0
+        for tier in ("smoke", "paper"):
+            assert factory.validate_config(factory.default_config(suite, tier), suite) is None
+    suite, spec, agent = build(method)
+    train_some(agent, suite, spec, iterations=1)
+    assert isinstance(agent.last_stats, Mapping)
+    assert all(isinstance(k, str) and isinstance(v, (int, float)) for k, v in agent.last_stats.items())
+    without_buffers = agent.state_dict(include_buffers=False)
+    assert set(without_buffers) <= set(agent.state_dict(include_buffers=True))
 
 
 @pytest.mark.parametrize("method", METHODS)

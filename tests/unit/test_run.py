@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from benchmark import registry
+from benchmark.agent import AgentBase
 from benchmark.errors import BenchmarkError
 from benchmark.results.store import read_run_metrics
 from benchmark.run import execute_run, load_checkpoint, resolve_run
@@ -58,7 +59,7 @@ def test_run_id_depends_on_config_overrides_and_budget():
     assert resolve_run("random", "point-nav", 0, "smoke", budget_env_steps=800)[0].run_id != base.run_id
 
 
-class ExplodingAgent:
+class ExplodingAgent(AgentBase):
     Config = registry.load_method("random").Config
 
     def __init__(self, config, spec, seed, runtime=None):
