@@ -154,7 +154,7 @@ def config_record(suite: str, tier: str) -> ConfigRecord:
     if tier == "paper" or (tier == "quick" and suite == "point-nav"):
         return paper
     if tier == "quick":
-        if suite.startswith("ml"):
+        if SUITES[suite].family == "metaworld":
             return paper.scaled(
                 _QUICK_METAWORLD, meta_batch_size=max(4, classes), rollouts_per_task=1 if classes > 1 else 2
             )

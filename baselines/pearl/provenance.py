@@ -13,7 +13,7 @@ from baselines.pearl.config import PEARLConfig
 from benchmark.originals import GARAGE_PR_2287, OYSTER
 from benchmark.profiles import check_config_tier
 from benchmark.provenance import ConfigRecord, deviate, record
-from benchmark.suites import check_suite_name
+from benchmark.suites import SUITES, check_suite_name
 
 _DEFAULT_PY = OYSTER.file("configs/default.py")
 _LAUNCH = OYSTER.file("launch_experiment.py")
@@ -290,7 +290,7 @@ def config_record(suite: str, tier: str) -> ConfigRecord:
             meta_batch=min(paper["meta_batch"].value, 8),
             batch_size=128,
         )
-        if suite.startswith("ml"):
+        if SUITES[suite].family == "metaworld":
             quick = quick.scaled(
                 _QUICK_METAWORLD,
                 num_tasks_sample=min(paper["num_tasks_sample"].value, 5),

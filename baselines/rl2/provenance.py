@@ -13,7 +13,7 @@ from baselines.rl2.config import RL2Config
 from benchmark.originals import GARAGE_PR_2287, PROMP_FULL_CODE
 from benchmark.profiles import check_config_tier
 from benchmark.provenance import ConfigRecord, deviate, record
-from benchmark.suites import check_suite_name
+from benchmark.suites import SUITES, check_suite_name
 
 _SWEEP = PROMP_FULL_CODE.file("run_scripts/rl2_run_sweep.py")
 _OPTIMIZER = PROMP_FULL_CODE.file("maml_zoo/optimizers/rl2_first_order_optimizer.py")
@@ -209,7 +209,7 @@ def config_record(suite: str, tier: str) -> ConfigRecord:
     check_suite_name(suite)
     check_config_tier(tier)
     paper = PAPER[suite]
-    metaworld = suite.startswith("ml")
+    metaworld = SUITES[suite].family == "metaworld"
     if tier == "paper" or (tier == "quick" and suite == "point-nav"):
         return paper
     if tier == "quick":
