@@ -155,6 +155,14 @@ def _final_table(numbers: pd.DataFrame) -> list[str]:
     return _markdown_table(["suite: score at env steps", *[styles[m].label for m in methods]], rows)
 
 
+def _paper_scale() -> str:
+    """The paper's budget of a suite (the ``paper`` profile's; ML1-Push's is 52M) and its seeds."""
+    from benchmark.profiles import PAPER_FIGURE_SEEDS, PROFILES
+
+    steps = PROFILES["paper"].budget("halfcheetah-vel").env_steps
+    return f"{format_steps(steps)} env steps per locomotion and Meta-World suite, {PAPER_FIGURE_SEEDS} seeds"
+
+
 def _scale_table(df: tables.ScoreTable) -> list[str]:
     from benchmark.profiles import PROFILES
 
@@ -295,8 +303,8 @@ def make(
         "",
         *[f"- {sentence}" for sentence in (provenance or ["Code version and device were not checked."])],
         "",
-        "Scale of these runs against the paper's (50M env steps per locomotion and Meta-World suite, "
-        "3 seeds): numbers from runs this much shorter show early learning, not the paper's results.",
+        f"Scale of these runs against the paper's ({_paper_scale()}): numbers from runs this much shorter "
+        "show early learning, not the paper's results.",
         "",
         *_scale_table(df),
         "",

@@ -86,29 +86,14 @@ def suites_in_catalog() -> tuple[str, ...]:
     return tuple(SUITES)
 
 
-TASK_PARAMETERS: dict[str, str] = {
-    "point-nav": "goal distance from start",
-    "halfcheetah-vel": "target velocity (m/s)",
-    "halfcheetah-dir": "running direction (+1 forward, -1 backward)",
-    "ant-dir": "running direction angle (rad)",
-    "ant-dir-2d": "running direction angle (rad)",
-    "ant-goal": "goal distance from start (m)",
-}
-"""Axis label of a suite's ``task_param`` (suites not listed get ``"task parameter"``).
+def train_range(suite: str) -> tuple[float, float] | None:
+    """The ``task_param`` range of a catalog suite's ``meta_train`` split (shaded in the OOD figure), or
+    ``None`` for a suite without one or not in the catalog (its range is then read off the table)."""
+    from benchmark.suites import SUITES
 
-A copy of each suite's ``param_name`` (the analysis must not import the simulators); a test checks that
-the two agree."""
+    entry = SUITES.get(suite)
+    return entry.train_range if entry is not None else None
 
-TRAIN_RANGES: dict[str, tuple[float, float]] = {
-    "point-nav": (0.0, 1.0),
-    "halfcheetah-vel": (0.0, 3.0),
-    "halfcheetah-dir": (-1.0, 1.0),
-    "ant-dir": (0.0, math.pi),
-    "ant-dir-2d": (0.0, 5.0 * math.pi / 3.0),
-    "ant-goal": (0.0, 3.0),
-}
-"""The ``task_param`` range of each suite's ``meta_train`` split (a copy of ``train_param_range``, checked
-by the same test), shaded in the OOD figure; other suites' ranges are read off the table."""
 
 RC: dict[str, Any] = {
     "font.family": "DejaVu Sans",
@@ -208,7 +193,11 @@ def runs_note(counts: Iterable[int]) -> str:
 
 
 def task_parameter_label(suite: str) -> str:
-    return TASK_PARAMETERS.get(suite, "task parameter")
+    """Axis label of a suite's ``task_param``: the catalog's parameter name, else ``"task parameter"``."""
+    from benchmark.suites import SUITES
+
+    entry = SUITES.get(suite)
+    return entry.param_name if entry is not None and entry.param_name else "task parameter"
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings
 from benchmark.registry import method_names
-from benchmark.suites import SUITES
+from benchmark.suites import SUITES, suites_of
 
 CONFIG_TIERS = ("smoke", "quick", "paper")
 """The configuration tiers every method's ``default_config(suite, tier)`` knows: ``paper`` (the original's
@@ -35,8 +35,9 @@ def check_config_tier(tier: str) -> None:
         raise BenchmarkError(f"unknown configuration tier {tier!r}; known tiers: {', '.join(CONFIG_TIERS)}")
 
 
-LOCOMOTION = ("point-nav", "halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-dir-2d", "ant-goal")
-METAWORLD = ("ml1-reach", "ml1-push", "ml1-pick-place", "ml10", "ml45")
+NON_METAWORLD = suites_of("toy", "locomotion")
+"""point-nav and the MuJoCo bodies: budgets in hundreds of env steps per second"""
+METAWORLD = suites_of("metaworld")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ SMOKE = Profile(
     suites=("point-nav", "halfcheetah-vel", "ml1-push"),
     seeds=1,
     budgets={
-        **_same_for(LOCOMOTION, SuiteBudget(1_000, 2, EvalSettings(num_tasks=2, episodes=2))),
+        **_same_for(NON_METAWORLD, SuiteBudget(1_000, 2, EvalSettings(num_tasks=2, episodes=2))),
         "point-nav": SuiteBudget(400, 3, EvalSettings(num_tasks=4, episodes=2)),
         **_same_for(METAWORLD, SuiteBudget(1_000, 2, EvalSettings(num_tasks=2, episodes=1))),
     },
@@ -115,7 +116,7 @@ QUICK = Profile(
     suites=("ml45", "ml1-push", "ml1-reach", "ant-dir", "halfcheetah-vel", "halfcheetah-dir", "point-nav"),
     seeds=3,
     budgets={
-        **_same_for(LOCOMOTION, SuiteBudget(16_000, 3, EvalSettings(10, 3, _MEASURED_SPLITS))),
+        **_same_for(NON_METAWORLD, SuiteBudget(16_000, 3, EvalSettings(10, 3, _MEASURED_SPLITS))),
         "point-nav": SuiteBudget(100_000, 4, EvalSettings(20, 3, _MEASURED_SPLITS)),
         **_same_for(METAWORLD, SuiteBudget(20_000, 3, EvalSettings(5, 3, ("meta_train", "meta_test")))),
     },
@@ -124,6 +125,8 @@ QUICK = Profile(
 # The paper plots every suite up to 5e7 env steps (52M for push; plot_online_adaptation.py), evaluates
 # locomotion adaptation on 20 tasks x 6 episodes and Meta-World on 10 test tasks x 10 episodes, 3 seeds;
 # this profile adds ML10 and defaults to 5 seeds (--seeds for more), whose intervals are much tighter.
+PAPER_FIGURE_SEEDS = 3
+"""Seeds behind each curve of the paper's figures (its runs; this profile defaults to more)."""
 PAPER = Profile(
     name="paper",
     description="the paper's grid + ML10: 50M env steps, 20x6 / 10x10 evaluation, 5 seeds",
@@ -131,7 +134,7 @@ PAPER = Profile(
     suites=(*PAPER_SUITES, "ml10"),
     seeds=5,
     budgets={
-        **_same_for(LOCOMOTION, SuiteBudget(50_000_000, 51, EvalSettings(num_tasks=20, episodes=6))),
+        **_same_for(NON_METAWORLD, SuiteBudget(50_000_000, 51, EvalSettings(num_tasks=20, episodes=6))),
         "point-nav": SuiteBudget(2_000_000, 21, EvalSettings(num_tasks=20, episodes=6)),
         **_same_for(METAWORLD, SuiteBudget(50_000_000, 51, EvalSettings(num_tasks=10, episodes=10))),
         "ml1-push": SuiteBudget(52_000_000, 53, EvalSettings(num_tasks=10, episodes=10)),
@@ -150,7 +153,7 @@ LONG = Profile(
     suites=("halfcheetah-vel",),
     seeds=3,
     budgets={
-        **_same_for(LOCOMOTION, SuiteBudget(1_000_000, 11, EvalSettings(10, 3, _MEASURED_SPLITS))),
+        **_same_for(NON_METAWORLD, SuiteBudget(1_000_000, 11, EvalSettings(10, 3, _MEASURED_SPLITS))),
         **_same_for(METAWORLD, SuiteBudget(1_000_000, 11, EvalSettings(5, 3, ("meta_train", "meta_test")))),
     },
     method_configs="quick",

@@ -13,8 +13,9 @@ parameter axis before averaging over runs: if a split has at most :data:`MAX_EXA
 values they are used as they are, otherwise the split's range is cut into equal-width bins (about
 :data:`TARGET_BINS` over the suite's whole range) and a point is drawn at each bin's centre. Per run, the
 tasks in a bin are averaged; the figure shows the mean over runs with a 95 % Student-t band over runs.
-Empty bins break the line. The meta-train range is shaded: the range in :data:`analysis.style.TRAIN_RANGES`
-for known suites, else the range of ``meta_train``/``meta_test`` parameters in the table minus the ood range.
+Empty bins break the line. The meta-train range is shaded: the suite catalog's range
+(:func:`analysis.style.train_range`) for known suites, else the range of ``meta_train``/``meta_test``
+parameters in the table minus the ood range.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from analysis import stats, tables
 from analysis.figures._common import RANDOM, draw_band, mean_over_runs, panel_title
 from analysis.style import (
     METHODS,
-    TRAIN_RANGES,
     empty_figure,
     legend_below,
     method_styles,
@@ -39,6 +39,7 @@ from analysis.style import (
     save_figure,
     suite_order,
     task_parameter_label,
+    train_range,
     write_csv,
 )
 
@@ -90,8 +91,9 @@ def train_ranges(df: tables.Table, suites: list[str]) -> pd.DataFrame:
     df = tables.score_table(df).rows
     rows = []
     for suite in suites:
-        if suite in TRAIN_RANGES:
-            low, high = TRAIN_RANGES[suite]
+        known = train_range(suite)
+        if known is not None:
+            low, high = known
             rows.append((suite, low, high, "known suite range"))
             continue
         in_suite = df[(df["suite"] == suite) & df["task_param"].notna()]

@@ -7,6 +7,8 @@ Add a suite by writing ``build_<name>(seed: int) -> Suite`` in a module of this 
 from __future__ import annotations
 
 import importlib
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +23,8 @@ __all__ = [
     "SUITES",
     "Suite",
     "SuiteEntry",
+    "catalog_suite",
+    "suites_of",
     "Task",
     "TaskEnv",
     "make_suite",
@@ -39,6 +43,10 @@ class SuiteEntry:
             locomotion evaluator used the mean, Meta-World's ``MetaEvaluator`` sampled (issue #8).
         train_classes: task classes of meta_train (0: the suite has no classes); meta-batches of
             class-stratified samplers are multiples of it.
+        horizon: steps per episode (200 for locomotion, 500 for Meta-World, 20 for point-nav).
+        episodes_per_trial: K, the episodes of a trial, for meta-training and for the evaluation protocol.
+        param_name: what ``Task.param`` measures, with units, or ``None`` (no scalar parameter).
+        train_range: the range of ``Task.param`` that ``meta_train`` covers (the OOD figure shades it).
     """
 
     builder: str  # "module:function"
@@ -46,6 +54,21 @@ class SuiteEntry:
     family: Literal["toy", "locomotion", "metaworld"] = "locomotion"
     eval_action_mode: Literal["mean", "sample"] = "mean"
     train_classes: int = 0
+    horizon: int = 200
+    episodes_per_trial: int = 2
+    param_name: str | None = None
+    train_range: tuple[float, float] | None = None
+
+    @property
+    def has_success(self) -> bool:
+        """Whether episodes report a success flag (point-nav's goal, Meta-World's task)."""
+        return self.family in ("toy", "metaworld")
+
+    def train_bounds(self) -> tuple[float, float]:
+        """:attr:`train_range`, for a suite that has one (its builder draws tasks from it)."""
+        if self.train_range is None:
+            raise ValueError("this suite has no scalar task parameter range")
+        return self.train_range
 
     @property
     def score_metric(self) -> str:
@@ -62,32 +85,47 @@ SUITES: dict[str, SuiteEntry] = {
         "benchmark.suites.point_nav:build_point_nav",
         "2-D point robot, goal in the unit disc found from -distance reward; ood goals at radius 1-1.5",
         family="toy",
+        horizon=20,
+        param_name="goal distance from start",
+        train_range=(0.0, 1.0),
     ),
     "halfcheetah-vel": SuiteEntry(
         "benchmark.suites.locomotion:build_halfcheetah_vel",
         "HalfCheetah-v5 target velocity U[0,3]; ood U[3,4] (the paper's OOD experiment)",
+        param_name="target velocity (m/s)",
+        train_range=(0.0, 3.0),
     ),
     "halfcheetah-dir": SuiteEntry(
         "benchmark.suites.locomotion:build_halfcheetah_dir",
         "HalfCheetah-v5 run forward or backward (two tasks)",
+        param_name="running direction (+1 forward, -1 backward)",
+        train_range=(-1.0, 1.0),
     ),
     "ant-dir": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_dir",
         "Ant-v5 run forward or backward along x, directions {0, pi} (two tasks)",
+        param_name="running direction angle (rad)",
+        train_range=(0.0, math.pi),
     ),
     "ant-dir-2d": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_dir_2d",
         "Ant-v5 run in direction theta ~ U[0, 2pi) minus a held-out 60-degree sector; ood = that sector",
+        param_name="running direction angle (rad)",
+        train_range=(0.0, 5.0 * math.pi / 3.0),
     ),
     "ant-goal": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_goal",
         "Ant-v5 reach a goal within radius 3 (oyster's AntGoal); ood goals at radius 3-4",
+        param_name="goal distance from start (m)",
+        train_range=(0.0, 3.0),
     ),
     "ml1-reach": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml1_reach",
         "Meta-World v3 ML1 reach-v3: 50 train goals, 50 held-out test goals",
         family="metaworld",
         eval_action_mode="sample",
+        horizon=500,
+        episodes_per_trial=10,
         train_classes=1,
     ),
     "ml1-push": SuiteEntry(
@@ -95,6 +133,8 @@ SUITES: dict[str, SuiteEntry] = {
         "Meta-World v3 ML1 push-v3: 50 train goals, 50 held-out test goals",
         family="metaworld",
         eval_action_mode="sample",
+        horizon=500,
+        episodes_per_trial=10,
         train_classes=1,
     ),
     "ml1-pick-place": SuiteEntry(
@@ -102,6 +142,8 @@ SUITES: dict[str, SuiteEntry] = {
         "Meta-World v3 ML1 pick-place-v3: 50 train goals, 50 held-out test goals",
         family="metaworld",
         eval_action_mode="sample",
+        horizon=500,
+        episodes_per_trial=10,
         train_classes=1,
     ),
     "ml10": SuiteEntry(
@@ -109,6 +151,8 @@ SUITES: dict[str, SuiteEntry] = {
         "Meta-World v3 ML10: 10 train task classes, 5 held-out test classes",
         family="metaworld",
         eval_action_mode="sample",
+        horizon=500,
+        episodes_per_trial=10,
         train_classes=10,
     ),
     "ml45": SuiteEntry(
@@ -116,9 +160,35 @@ SUITES: dict[str, SuiteEntry] = {
         "Meta-World v3 ML45: 45 train task classes, 5 held-out test classes",
         family="metaworld",
         eval_action_mode="sample",
+        horizon=500,
+        episodes_per_trial=10,
         train_classes=45,
     ),
 }
+
+
+def catalog_suite(
+    name: str, seed: int, splits: dict[str, list[Task]], make_env: Callable[[], TaskEnv]
+) -> Suite:
+    """A built suite whose facts (horizon, K, success flag, task parameter and training range) are its
+    catalog entry's: the builders supply only the splits and the environment."""
+    entry = SUITES[name]
+    return Suite(
+        name=name,
+        horizon=entry.horizon,
+        episodes_per_trial=entry.episodes_per_trial,
+        has_success=entry.has_success,
+        splits=splits,
+        make_env=make_env,
+        param_name=entry.param_name,
+        train_param_range=entry.train_range,
+        seed=seed,
+    )
+
+
+def suites_of(*families: str) -> tuple[str, ...]:
+    """The suites of the given families, in catalog order."""
+    return tuple(name for name, entry in SUITES.items() if entry.family in families)
 
 
 def check_suite_name(name: str) -> str:

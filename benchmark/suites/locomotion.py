@@ -28,7 +28,6 @@ design: the task distribution has only two members (as in oyster, ProMP and TrMR
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -36,16 +35,15 @@ import numpy as np
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
 from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
 
-from benchmark.suites.base import META_TEST, META_TRAIN, OOD, Suite, Task, TaskEnv, split_seed
+from benchmark.suites import SUITES, catalog_suite
+from benchmark.suites.base import META_TEST, META_TRAIN, OOD, Suite, Task, split_seed
 
-HORIZON = 200
-EPISODES_PER_TRIAL = 2
 SPLIT_SIZES = {META_TRAIN: 1000, META_TEST: 40, OOD: 40}
 
 # HalfCheetahVel/Dir control cost 0.5 * 1e-1 (oyster half_cheetah_vel.py, garage half_cheetah_vel_env.py);
 # gymnasium's HalfCheetah-v5 default is 0.1, so the reward is recomputed.
 CHEETAH_CTRL_COST_WEIGHT = 0.05
-CHEETAH_VELOCITY_RANGE = (0.0, 3.0)
+CHEETAH_VELOCITY_RANGE = SUITES["halfcheetah-vel"].train_bounds()
 CHEETAH_OOD_VELOCITY_RANGE = (3.0, 4.0)
 
 # Ant constants of oyster's ant_dir.py / ant_goal.py; Ant-v5's defaults agree except AntGoal's control cost.
@@ -55,8 +53,8 @@ ANT_CONTACT_COST_WEIGHT = 5e-4
 ANT_CONTACT_FORCE_RANGE = (-1.0, 1.0)
 ANT_HEALTHY_REWARD = 1.0
 
-ANT_DIR_2D_HELD_OUT_START = 5 * np.pi / 3  # the ood sector is [5pi/3, 2pi), 60 degrees wide
-ANT_GOAL_RADIUS = 3.0
+ANT_DIR_2D_HELD_OUT_START = SUITES["ant-dir-2d"].train_bounds()[1]  # ood: [5pi/3, 2pi), 60 degrees wide
+ANT_GOAL_RADIUS = SUITES["ant-goal"].train_bounds()[1]
 ANT_GOAL_OOD_RADIUS = (3.0, 4.0)
 
 
@@ -205,27 +203,6 @@ def _scalar_tasks(split: str, values: np.ndarray, label: str) -> list[Task]:
     return [Task(split, i, float(v), float(v), name=f"{label}={v:.3f}") for i, v in enumerate(values)]
 
 
-def _locomotion_suite(
-    name: str,
-    seed: int,
-    splits: dict[str, list[Task]],
-    make_env: Callable[[], TaskEnv],
-    param_name: str,
-    train_param_range: tuple[float, float],
-) -> Suite:
-    return Suite(
-        name=name,
-        horizon=HORIZON,
-        episodes_per_trial=EPISODES_PER_TRIAL,
-        has_success=False,
-        splits=splits,
-        make_env=make_env,
-        param_name=param_name,
-        train_param_range=train_param_range,
-        seed=seed,
-    )
-
-
 def build_halfcheetah_vel(seed: int) -> Suite:
     """HalfCheetahVel: v* ~ U[0, 3) in ``meta_train`` (1000), ``meta_test`` (40); (3, 4] in ``ood`` (40)."""
     low, high = CHEETAH_VELOCITY_RANGE
@@ -237,14 +214,7 @@ def build_halfcheetah_vel(seed: int) -> Suite:
     # Mirror draws from [3, 4) onto (3, 4]: a target of exactly 3.0 would lie in the training range.
     ood_velocities = ood_high + ood_low - _uniform_draws(seed, OOD, ood_low, ood_high)
     splits[OOD] = _scalar_tasks(OOD, ood_velocities, "v")
-    return _locomotion_suite(
-        "halfcheetah-vel",
-        seed,
-        splits,
-        HalfCheetahVelEnv,
-        param_name="target velocity (m/s)",
-        train_param_range=CHEETAH_VELOCITY_RANGE,
-    )
+    return catalog_suite("halfcheetah-vel", seed, splits, HalfCheetahVelEnv)
 
 
 def build_halfcheetah_dir(seed: int) -> Suite:
@@ -255,14 +225,7 @@ def build_halfcheetah_dir(seed: int) -> Suite:
     """
     directions = np.array([-1.0, 1.0])
     splits = {split: _scalar_tasks(split, directions, "d") for split in (META_TRAIN, META_TEST)}
-    return _locomotion_suite(
-        "halfcheetah-dir",
-        seed,
-        splits,
-        HalfCheetahDirEnv,
-        param_name="running direction (+1 forward, -1 backward)",
-        train_param_range=(-1.0, 1.0),
-    )
+    return catalog_suite("halfcheetah-dir", seed, splits, HalfCheetahDirEnv)
 
 
 def build_ant_dir(seed: int) -> Suite:
@@ -273,14 +236,7 @@ def build_ant_dir(seed: int) -> Suite:
     """
     angles = np.array([0.0, np.pi])
     splits = {split: _scalar_tasks(split, angles, "theta") for split in (META_TRAIN, META_TEST)}
-    return _locomotion_suite(
-        "ant-dir",
-        seed,
-        splits,
-        AntDirEnv,
-        param_name="running direction angle (rad)",
-        train_param_range=(0.0, float(np.pi)),
-    )
+    return catalog_suite("ant-dir", seed, splits, AntDirEnv)
 
 
 def build_ant_dir_2d(seed: int) -> Suite:
@@ -293,14 +249,7 @@ def build_ant_dir_2d(seed: int) -> Suite:
     }
     ood_angles = _uniform_draws(seed, OOD, sector_start, 2 * np.pi)
     splits[OOD] = _scalar_tasks(OOD, ood_angles, "theta")
-    return _locomotion_suite(
-        "ant-dir-2d",
-        seed,
-        splits,
-        AntDirEnv,
-        param_name="running direction angle (rad)",
-        train_param_range=(0.0, float(ANT_DIR_2D_HELD_OUT_START)),
-    )
+    return catalog_suite("ant-dir-2d", seed, splits, AntDirEnv)
 
 
 def _goal_tasks(split: str, radii: np.ndarray, angles: np.ndarray) -> list[Task]:
@@ -328,11 +277,4 @@ def build_ant_goal(seed: int) -> Suite:
     # Uniform over the annulus' area, open at the inner edge so no goal lies on the training disc.
     radii = np.sqrt(outer**2 - rng.uniform(0.0, outer**2 - inner**2, SPLIT_SIZES[OOD]))
     splits[OOD] = _goal_tasks(OOD, radii, angles)
-    return _locomotion_suite(
-        "ant-goal",
-        seed,
-        splits,
-        AntGoalEnv,
-        param_name="goal distance from start (m)",
-        train_param_range=(0.0, ANT_GOAL_RADIUS),
-    )
+    return catalog_suite("ant-goal", seed, splits, AntGoalEnv)

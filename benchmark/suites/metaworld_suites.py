@@ -36,12 +36,11 @@ import numpy as np
 from metaworld.env_dict import ALL_V3_ENVIRONMENTS
 from metaworld.sawyer_xyz_env import SawyerXYZEnv
 
+from benchmark.suites import catalog_suite
 from benchmark.suites.base import META_TEST, META_TRAIN, Suite, Task
 
 logger = logging.getLogger(__name__)
 
-HORIZON = 500
-EPISODES_PER_TRIAL = 10
 CACHE_ENV_VAR = "TRMRL_BENCH_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "trmrl-bench" / "metaworld"
 
@@ -270,18 +269,8 @@ def _metaworld_suite(
     name: str, benchmark_key: str, seed: int, build: Callable[[], metaworld.Benchmark]
 ) -> Suite:
     train_tasks, test_tasks = load_task_lists(benchmark_key, seed, build)
-    return Suite(
-        name=name,
-        horizon=HORIZON,
-        episodes_per_trial=EPISODES_PER_TRIAL,
-        has_success=True,
-        splits={
-            META_TRAIN: _wrap_tasks(META_TRAIN, train_tasks),
-            META_TEST: _wrap_tasks(META_TEST, test_tasks),
-        },
-        make_env=MetaWorldTaskEnv,
-        seed=seed,
-    )
+    splits = {META_TRAIN: _wrap_tasks(META_TRAIN, train_tasks), META_TEST: _wrap_tasks(META_TEST, test_tasks)}
+    return catalog_suite(name, seed, splits, MetaWorldTaskEnv)
 
 
 def _ml1_suite(env_name: str, seed: int) -> Suite:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from benchmark.suites import SUITES, catalog_suite
 from benchmark.suites.base import META_TEST, META_TRAIN, OOD, Suite, Task, split_seed
 
-HORIZON = 20
+HORIZON = SUITES["point-nav"].horizon
 MAX_STEP = 0.1
 SUCCESS_RADIUS = 0.1
-TRAIN_RADIUS = 1.0
+TRAIN_RADIUS = SUITES["point-nav"].train_bounds()[1]
 OOD_RADIUS = (1.0, 1.5)
 SPLIT_SIZES = {META_TRAIN: 1000, META_TEST: 40, OOD: 40}
 
@@ -75,14 +76,4 @@ def build_point_nav(seed: int) -> Suite:
     radii = OOD_RADIUS[1] - rng.uniform(0.0, OOD_RADIUS[1] - OOD_RADIUS[0], SPLIT_SIZES[OOD])
     angles = rng.uniform(0.0, 2 * np.pi, SPLIT_SIZES[OOD])
     splits[OOD] = [_goal_task(OOD, i, r, a) for i, (r, a) in enumerate(zip(radii, angles, strict=True))]
-    return Suite(
-        name="point-nav",
-        horizon=HORIZON,
-        episodes_per_trial=2,
-        has_success=True,
-        splits=splits,
-        make_env=PointNavEnv,
-        param_name="goal distance from start",
-        train_param_range=(0.0, TRAIN_RADIUS),
-        seed=seed,
-    )
+    return catalog_suite("point-nav", seed, splits, PointNavEnv)

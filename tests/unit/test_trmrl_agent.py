@@ -222,8 +222,7 @@ def test_smoke_configs_fit_one_iteration_in_the_smoke_budget():
     smoke = get_profile("smoke")
     for suite in SUITES:
         entry = suites_module.SUITES[suite]
-        module = __import__(entry.builder.split(":")[0], fromlist=["HORIZON"])
-        horizon = 20 if suite == "point-nav" else module.HORIZON
+        horizon = entry.horizon
         config = default_config(suite, "smoke")
         steps = config.meta_batch_size * config.episodes_per_trial * horizon
         if entry.train_classes > 1:  # one class-stratified meta-batch is the least an iteration can hold
