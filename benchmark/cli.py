@@ -189,11 +189,9 @@ def _list(what: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    import torch
-
-    from benchmark.agent import Runtime
     from benchmark.run import execute_run, resolve_run
 
+    # Names, profile and budget are checked before the method's module (and torch) is imported.
     spec, config = resolve_run(
         args.method,
         args.suite,
@@ -205,6 +203,10 @@ def _run(args: argparse.Namespace) -> None:
         args.eval_episodes,
         args.eval_explore,
     )
+    import torch
+
+    from benchmark.agent import Runtime
+
     runtime = Runtime.resolve(args.device, args.threads)
     torch.set_num_threads(args.threads)
     outcome = execute_run(
@@ -301,7 +303,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    previous_handler = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         if args.verb == "list":
@@ -318,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as exc:
         print(f"benchmark: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)  # main() may be called in-process (tests)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""The command line as a user runs it: subprocesses, real simulators, smoke-scale budgets."""
+"""The command line as a user runs it: real simulators, smoke-scale budgets.
+
+Runs, sweeps and merges go through ``python -m benchmark`` subprocesses (the entry point, the process pool,
+files on disk); help and bad input call :func:`benchmark.cli.main` in the test's process, where a
+subprocess would prove nothing more and cost a second of imports each.
+"""
 
 import os
 import subprocess
@@ -8,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmark.cli import main
 from benchmark.results.schema import read_table, read_traces
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,13 +34,24 @@ def cli(*args, check=True):
     return result
 
 
-@pytest.mark.parametrize("verb", ["list", "run", "sweep", "results"])
-def test_every_verb_has_help(verb):
-    assert "usage:" in cli(verb, "--help").stdout
+def in_process(capsys, *args):
+    """``(exit status, stdout, stderr)`` of ``benchmark`` called in this process."""
+    try:
+        status = main(list(args))
+    except SystemExit as exit_:  # argparse's --help
+        status = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("verb", ["list", "run", "sweep", "config", "results"])
+def test_every_verb_has_help(capsys, verb):
+    status, out, _ = in_process(capsys, verb, "--help")
+    assert status == 0 and "usage:" in out
 
 
 def test_list_names_suites_methods_and_profiles():
-    out = cli("list").stdout
+    out = cli("list").stdout  # the one check of the installed entry point's plain listing
     for name in ("halfcheetah-vel", "ml45", "point-nav", "random", "smoke", "paper"):
         assert name in out
 
@@ -114,15 +131,12 @@ def test_sweep_runs_a_grid_in_parallel_and_resumes(tmp_path):
         (("run", "--method", "trmrl", "--suite", "point-nav", "--set", "policy_lr=-1"), "policy_lr"),
     ],
 )
-def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
+def test_bad_input_one_line_exit_2_nothing_written(capsys, tmp_path, args, message):
     runs = tmp_path / "runs"
-    result = (
-        cli(*args, "--runs-dir", str(runs), check=False)
-        if args[0] != "frobnicate"
-        else cli(*args, check=False)
-    )
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    extra = ("--runs-dir", str(runs)) if args[0] != "frobnicate" else ()
+    status, _, err = in_process(capsys, *args, *extra)
+    assert status == 2
+    assert err.count("\n") == 1 and message in err, err
     assert not runs.exists()
 
 

@@ -152,14 +152,19 @@ def test_state_dict_round_trip_gives_identical_actions_and_training():
         torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
-def test_shared_value_network_trains_the_transformer_from_the_value_loss():
+@pytest.mark.parametrize("shared", [True, False])
+def test_shared_value_network_trains_the_transformer_from_the_value_loss(shared):
+    """With --share_network the value loss moves the encoder; without it only the policy loss does."""
     suite, spec = reveal(horizon=4)
-    config = dataclasses.replace(TINY, share_network=True, opt_epochs=1)
+    config = dataclasses.replace(TINY, share_network=shared, opt_epochs=1)
     agent = TrMRLAgent(config, spec, seed=0)
-    value_params = {id(p) for group in agent.learner.value_optimizer.param_groups for p in group["params"]}
-    assert {id(p) for p in agent.policy.layers.parameters()} <= value_params
-    assert id(agent.policy.head.log_std) not in value_params
+    agent.learner.policy_optimizer.step = lambda *args, **kwargs: None  # the policy loss moves nothing
+    before = [p.detach().clone() for p in agent.policy.layers.parameters()]
+    head_before = agent.policy.head.log_std.detach().clone()
     train(agent, suite, spec, 1)
+    moved = any(not torch.equal(p, q) for p, q in zip(before, agent.policy.layers.parameters(), strict=True))
+    assert moved == shared
+    assert torch.equal(agent.policy.head.log_std, head_before)  # the value loss never reaches the head
 
 
 def test_construction_does_not_touch_the_global_torch_rng():
