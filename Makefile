@@ -53,6 +53,7 @@ figures:
 
 bench:
 	$(BIN)/python -m benchmark.bench $(if $(QUICK),--quick,)
+	$(BIN)/python -m agents.trmrl.bench $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf results/runs $(RESULTS) $(FIGURES_OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -7,15 +7,14 @@ Sections (each figure printed; ratios where a ratio is the claim; nothing here i
   of trial envs); target >= 0.9x. Also the same bare envs stepped in turn, as a batch steps its rows
   ("lockstep"): the harness's overhead alone, apart from what stepping several simulators costs. For
   halfcheetah-vel also the same batch stepped by ``N`` subprocess env workers (``env_workers``).
-* **update**: TrMRL's PPO update in its halfcheetah-vel paper config (d_model 128, 16 heads, 4 layers,
-  window 5, minibatch 256), in FLOP/s from the FLOPs counted (last-layer shortcut included), against torch
-  matmuls of the same shapes timed in the same run; target >= 80 %.
-* **acting**: TrMRL's batched forward over the meta-batch against the batch-1 forward the original used
-  (one per sampler worker); target >= 3x.
 * **e2e**: meta-training env steps/s of every method in its paper config on halfcheetah-vel for one
   iteration (each in its own process, which also gives its peak memory).
 * **seeds**: N runs at once on N cores against one alone (``N = os.cpu_count()``); target >= 0.8 N.
-* **cost**: the ``paper`` profile's estimated CPU-hours (:func:`estimate_cost`), from the e2e figures.
+* **cost**: the ``paper`` profile's estimated CPU-hours (:func:`benchmark.cost.estimate_cost`), from the
+  e2e figures.
+
+TrMRL's own micro-benchmarks (its update's FLOP/s, batched acting) live beside the agent
+(``python -m agents.trmrl.bench``, which adds its sections to the same JSON); ``make bench`` runs both.
 
 Each throughput figure is the best of ``--repeats`` measurements (the least disturbed by other load). The
 JSON records the machine and its load average, so a reader can judge the figures. ``--quick`` is a
@@ -25,7 +24,6 @@ sub-minute smoke run of every section (smoke configs, tiny budgets); its figures
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -40,11 +38,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from benchmark.registry import base_method, method_names
+from benchmark.cost import DEFAULT_JSON, E2E_SUITE, estimate_cost, paper_jobs
+from benchmark.registry import method_names
 from benchmark.suites import SUITES, make_suite
 
-DEFAULT_JSON = Path(__file__).resolve().parents[1] / "results" / "bench" / "bench.json"
-E2E_SUITE = "halfcheetah-vel"
 # Every registered method except variants, which share their base method's agent and compute.
 E2E_METHODS = method_names(variants=False)
 
@@ -167,197 +164,6 @@ def bench_suites(names: Iterable[str], steps: int, repeats: int, rows: int, work
     return figures
 
 
-# ---- TrMRL update: FLOP/s against matmuls of the same shapes ------------------------------------------
-
-
-def trmrl_forward_gemms(
-    config: Any, token_dim: int, act_dim: int, batch: int
-) -> list[tuple[int, int, int, int]]:
-    """The forward's matrix products as ``(count, m, k, n)`` for ``batch`` windows (last-layer shortcut)."""
-    L, d, ff, h = config.wm_size, config.d_model, config.dim_ff, config.n_heads
-    dh = d // h
-    gemms = [(1, batch * L, token_dim, d)]  # embedding
-    for _ in range(config.n_layers - 1):
-        gemms += [
-            (1, batch * L, d, 3 * d),  # in_proj (Q, K, V)
-            (batch * h, L, dh, L),  # Q K^T
-            (batch * h, L, L, dh),  # softmax(.) V
-            (1, batch * L, d, d),  # out_proj
-            (1, batch * L, d, ff),
-            (1, batch * L, ff, d),
-        ]
-    gemms += [  # the last layer at the latest slot only
-        (1, batch, d, d),
-        (1, batch * L, d, 2 * d),
-        (batch * h, 1, dh, L),
-        (batch * h, 1, L, dh),
-        (1, batch, d, d),
-        (1, batch, d, ff),
-        (1, batch, ff, d),
-    ]
-    sizes = (d, *config.policy_hidden_sizes, act_dim)
-    gemms += [(1, batch, a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-    return gemms
-
-
-def gemm_flops(gemms: list[tuple[int, int, int, int]]) -> float:
-    return float(sum(2 * c * m * k * n for c, m, k, n in gemms))
-
-
-def matmul_flops_per_s(gemms: list[tuple[int, int, int, int]], seconds: float) -> float:
-    """torch matmuls of the forward shapes and their two backward products, repeated for ``seconds``."""
-    import torch
-
-    def operands(c: int, m: int, k: int, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        shapes = [((m, k), (k, n)), ((m, n), (n, k)), ((k, m), (m, n))]  # forward, grad input, grad weight
-        return [(torch.randn(c, *a).squeeze(0), torch.randn(c, *b).squeeze(0)) for a, b in shapes]
-
-    pairs = [p for g in gemms for p in operands(*g)]
-    flops = 3 * gemm_flops(gemms)
-    rounds, start = 0, time.perf_counter()
-    while True:
-        for a, b in pairs:
-            torch.matmul(a, b)
-        rounds += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return rounds * flops / elapsed
-
-
-def attention_seconds(config: Any, batch: int, repeats: int) -> tuple[float, float]:
-    """Forward + backward of one minibatch's attention: the kernel the layers call, and its matmuls.
-
-    The first figure is ``scaled_dot_product_attention`` (what ``nn.MultiheadAttention`` calls) on the
-    update's shapes: ``n_layers - 1`` full causal layers and the last layer's single query, each with its
-    gradient. The second is the time torch matmuls of the same products take (forward and the two backward
-    products, the rate measured here), so their difference is the time the attention kernel costs beyond
-    its FLOPs, the one part of the update that a matmul reference does not capture.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    L, d, h = config.wm_size, config.d_model, config.n_heads
-    dh = d // h
-    causal = torch.triu(torch.full((L, L), float("-inf")), diagonal=1)
-
-    def operands(queries: int) -> list[torch.Tensor]:
-        shapes = [(batch, h, queries, dh), (batch, h, L, dh), (batch, h, L, dh)]
-        return [torch.randn(*s, requires_grad=True) for s in shapes]
-
-    layers = [(operands(L), causal) for _ in range(config.n_layers - 1)]
-    layers.append((operands(1), torch.zeros(batch, 1, 1, L)))
-    grads = [torch.randn(q.shape) for (q, _, _), _ in layers]
-    kernel = float("inf")
-    for _ in range(max(repeats, 1)):
-        start = time.perf_counter()
-        for ((q, k, v), mask), grad in zip(layers, grads, strict=True):
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            torch.autograd.grad(out, (q, k, v), grad)
-        kernel = min(kernel, time.perf_counter() - start)
-    products = [g for g in trmrl_forward_gemms(config, 1, 1, batch) if g[0] > 1]  # the batched (b*h) ones
-    rate = max(matmul_flops_per_s(products, 0.2) for _ in range(max(repeats, 1)))
-    return kernel, 3 * gemm_flops(products) / rate
-
-
-def bench_update(samples: int, epochs: int | None, repeats: int) -> dict:
-    """One PPO update of the halfcheetah-vel paper config on ``samples`` synthetic samples.
-
-    ``epochs`` overrides the config's ``opt_epochs`` (``None`` keeps them).
-
-    Besides the ratio to the matmul reference, the attention kernel's time beyond its matmuls is measured
-    (:func:`attention_seconds`), and the ratio is also given without it: what the rest of the update
-    reaches, so a reader sees where the gap to the reference lies.
-    """
-    import torch
-
-    from agents.trmrl.agent import TrMRLAgent
-    from agents.trmrl.ppo import Batch
-    from benchmark.agent import EnvSpec
-
-    spec = EnvSpec.from_suite(make_suite(E2E_SUITE, seed=0))
-    paper = TrMRLAgent.default_config(E2E_SUITE, "paper")
-    epochs = paper.opt_epochs if epochs is None else epochs
-    config = dataclasses.replace(paper, opt_epochs=epochs)
-    agent = TrMRLAgent(config, spec, seed=0)
-    token_dim = spec.aug_obs_dim
-    generator = torch.Generator().manual_seed(0)
-    index = torch.randint(0, config.wm_size, (samples,), generator=generator)
-    windows = torch.randn(samples, config.wm_size, token_dim, generator=generator)
-    batch = Batch(
-        windows=windows,
-        index=index,
-        tokens=windows[torch.arange(samples), index],
-        actions=torch.randn(samples, spec.act_dim, generator=generator),
-        rewards=np.random.default_rng(0).normal(size=samples),
-        trial_lengths=[samples],
-    )
-    forward = gemm_flops(trmrl_forward_gemms(config, token_dim, spec.act_dim, 1))
-    value_sizes = (token_dim, *config.value_hidden_sizes, 1)
-    value = float(sum(2 * a * b for a, b in zip(value_sizes[:-1], value_sizes[1:], strict=True)))
-    # No-grad forwards of every sample, then epochs of forward + backward (3x) for policy and value.
-    flops = samples * ((forward + value) + 3 * epochs * (forward + value))
-    best = float("inf")
-    for _ in range(max(repeats, 1)):
-        start = time.perf_counter()
-        agent.learner(batch, np.random.default_rng(0))
-        best = min(best, time.perf_counter() - start)
-    update_rate = flops / best
-    minibatch = trmrl_forward_gemms(config, token_dim, spec.act_dim, config.minibatch_size)
-    reference = max(matmul_flops_per_s(minibatch, 1.0) for _ in range(max(repeats, 1)))
-    kernel, products = attention_seconds(config, config.minibatch_size, repeats)
-    # Policy minibatches only: this config's value function is an MLP on the token (no attention), and
-    # the no-grad forward over all samples is left in, so the figure without the excess is conservative.
-    policy_steps = epochs * -(-samples // config.minibatch_size)
-    excess = policy_steps * max(kernel - products, 0.0)
-    return {
-        "config": "halfcheetah-vel paper (d_model 128, 16 heads, 4 layers, window 5, minibatch 256)",
-        "samples": samples,
-        "epochs": epochs,
-        "forward_flops_per_sample": forward,
-        "update_seconds": best,
-        "update_flops_per_s": update_rate,
-        "matmul_flops_per_s": reference,
-        "ratio": update_rate / reference,
-        "attention_kernel_s": kernel,
-        "attention_matmuls_s": products,
-        "attention_excess_share": excess / best,
-        "ratio_without_attention_excess": flops / (best - excess) / reference,
-        "paper_iteration_seconds_estimate": best
-        * (paper.meta_batch_size * paper.episodes_per_trial * spec.horizon / samples)
-        * (1 + 3 * paper.opt_epochs)
-        / (1 + 3 * epochs),
-    }
-
-
-def bench_acting(calls: int, repeats: int) -> dict:
-    """Batched acting over the meta-batch against one batch-1 forward per trial (the original's workers)."""
-    import torch
-
-    from agents.trmrl.agent import TrMRLAgent
-    from benchmark.agent import EnvSpec
-
-    spec = EnvSpec.from_suite(make_suite(E2E_SUITE, seed=0))
-    config = TrMRLAgent.default_config(E2E_SUITE, "paper")
-    agent = TrMRLAgent(config, spec, seed=0)
-    n = config.meta_batch_size
-    windows = torch.randn(n, config.wm_size, spec.aug_obs_dim)
-    index = torch.full((n,), config.wm_size - 1, dtype=torch.int64)
-
-    def per_step(rows: int) -> float:
-        best = float("inf")
-        with torch.no_grad():
-            for _ in range(max(repeats, 1)):
-                start = time.perf_counter()
-                for _ in range(calls):
-                    for r in range(0, n, rows):
-                        agent.policy(windows[r : r + rows], index[r : r + rows])
-                best = min(best, (time.perf_counter() - start) / calls)
-        return best
-
-    batched, single = per_step(n), per_step(1)
-    return {"meta_batch": n, "batched_s": batched, "batch1_s": single, "speedup": single / batched}
-
-
 # ---- end to end: every method, one iteration of its paper config, in its own process -------------------
 
 
@@ -460,69 +266,6 @@ def bench_seeds(parallel: int, profile: str, budget: int, timeout: float) -> dic
     }
 
 
-# ---- cost model ---------------------------------------------------------------------------------------
-
-
-def estimate_cost(jobs: Iterable[Any], bench_json: Path = DEFAULT_JSON) -> tuple[float, str]:
-    """CPU-hours of ``jobs`` (objects with ``method``, ``suite``, ``budget_env_steps``, e.g. ``RunSpec``).
-
-    From the committed bench figures: a method's seconds per env step on halfcheetah-vel (``e2e``), with
-    the simulator's share swapped for the job's suite (``1/e2e - 1/raw[halfcheetah-vel] + 1/raw[suite]``;
-    suites without a figure keep halfcheetah's). Agent compute is taken as halfcheetah-vel's paper config
-    for every suite: an estimate, not a promise. A method's steady rate is used where the bench has one
-    (PEARL: without its first iteration's initial pool). A variant without a figure takes its base method's
-    (same agent class); any other method without one, the slowest measured.
-    Returns the total and a printable table per (method, suite).
-    """
-    figures = json.loads(Path(bench_json).read_text())
-    suites, e2e = figures.get("suites", {}), figures.get("e2e", {})
-    rates = {m: f.get("steady_steps_per_s", f["steps_per_s"]) for m, f in e2e.items() if "steps_per_s" in f}
-    slowest = min(rates.values()) if rates else 100.0
-    raw_ref = suites.get(E2E_SUITE, {}).get("raw")
-    rows: dict[tuple[str, str], list[float]] = {}
-    for job in jobs:
-        rate = rates.get(job.method) or rates.get(base_method(job.method))  # a variant: its base's rate
-        seconds_per_step = 1.0 / (rate or slowest)
-        if raw_ref and job.suite in suites:
-            seconds_per_step += 1.0 / suites[job.suite]["raw"] - 1.0 / raw_ref
-        hours = job.budget_env_steps * max(seconds_per_step, 1e-7) / 3600
-        row = rows.setdefault((job.method, job.suite), [0, 0, 0.0])
-        row[0] += 1
-        row[1] += job.budget_env_steps
-        row[2] += hours
-    total = sum(r[2] for r in rows.values())
-    lines = [f"{'method':8s} {'suite':16s} {'runs':>5s} {'env steps':>14s} {'CPU-hours':>10s}"]
-    for (method, suite), (runs, steps, hours) in sorted(rows.items()):
-        lines.append(f"{method:8s} {suite:16s} {runs:5.0f} {steps:14,.0f} {hours:10,.1f}")
-    machine = figures.get("machine", {})
-    lines.append(
-        f"total {total:,.0f} CPU-hours (1 core per run), from {Path(bench_json).name} measured on "
-        f"{machine.get('cpu', '?')} (load {machine.get('loadavg_start', '?')}); GPU-hours: "
-        + (f"{figures['gpu']}" if figures.get("gpu") else "not measured (no GPU)")
-    )
-    return total, "\n".join(lines)
-
-
-def paper_jobs() -> list[Any]:
-    """The ``paper`` profile's runs as (method, suite, budget) records, for :func:`estimate_cost`."""
-    from benchmark.profiles import get_profile
-
-    profile = get_profile("paper")
-
-    @dataclasses.dataclass
-    class Job:
-        method: str
-        suite: str
-        budget_env_steps: int
-
-    return [
-        Job(m, s, profile.budget(s).env_steps)
-        for m in profile.methods
-        for s in profile.suites
-        for _ in range(profile.seeds)
-    ]
-
-
 # ---- the whole bench -----------------------------------------------------------------------------------
 
 
@@ -568,23 +311,6 @@ def print_report(figures: dict) -> None:
                 f"{'':16s} {'':8s} {f['workers']} env workers, {f['workers_rows']} rows: "
                 f"{f['workers_harness']:.0f}/s"
             )
-    u = figures["update"]
-    print(
-        f"\nTrMRL update: {u['update_flops_per_s'] / 1e9:.1f} GFLOP/s vs matmul "
-        f"{u['matmul_flops_per_s'] / 1e9:.1f}"
-        f" GFLOP/s of the same shapes = {u['ratio']:.0%} (target >= 80%); a paper iteration's update "
-        f"~{u['paper_iteration_seconds_estimate']:.0f} s ({u['samples']} samples, {u['epochs']} epochs)"
-    )
-    print(
-        f"  attention per minibatch (fwd+bwd): kernel {u['attention_kernel_s'] * 1e3:.1f} ms vs its matmuls "
-        f"{u['attention_matmuls_s'] * 1e3:.1f} ms; the excess is {u['attention_excess_share']:.0%} of the "
-        f"update, which without it reaches {u['ratio_without_attention_excess']:.0%}"
-    )
-    a = figures["acting"]
-    print(
-        f"TrMRL acting: meta-batch {a['meta_batch']} batched {a['batched_s'] * 1e3:.2f} ms vs batch-1 "
-        f"{a['batch1_s'] * 1e3:.2f} ms per step = {a['speedup']:.1f}x (target >= 3x)"
-    )
     print(
         f"\n{'method':8s} {'profile':8s} {'env steps':>10s} {'iters':>6s} {'s':>8s} {'steps/s':>9s}"
         f" {'peak MB':>8s}"
@@ -649,12 +375,6 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {"quick": quick, "machine": machine()}
     suites = args.suites or (["point-nav", E2E_SUITE] if quick else list(SUITES))
     figures["suites"] = bench_suites(suites, steps, repeats, rows=4, workers=workers)
-    # The paper config's own epochs (10, issue #13): one epoch would weigh the no-grad forward over all
-    # samples at a quarter of the FLOPs instead of 1/31.
-    figures["update"] = bench_update(
-        samples=512 if quick else 2048, epochs=1 if quick else None, repeats=repeats
-    )
-    figures["acting"] = bench_acting(calls=5 if quick else 50, repeats=repeats)
     figures["e2e"] = bench_e2e(args.methods, profile, budget=1, timeout=args.timeout)
     figures["seeds"] = bench_seeds(
         workers, "smoke" if quick else "quick", 400 if quick else 4000, args.timeout * 2

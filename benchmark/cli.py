@@ -245,7 +245,7 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     check_executor_name(args.executor)
     if args.dry_run:
-        from benchmark.bench import DEFAULT_JSON, estimate_cost
+        from benchmark.cost import DEFAULT_JSON, estimate_cost
 
         specs = [job.resolve()[0] for job in jobs]
         for job, spec in zip(jobs, specs, strict=True):

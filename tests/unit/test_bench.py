@@ -10,14 +10,16 @@ import json
 
 import torch
 
+from agents.trmrl import bench as trmrl_bench
 from agents.trmrl.config import TrMRLConfig
-from benchmark import bench
+from benchmark import bench, cost
 
 
 def test_quick_bench_writes_every_section(tmp_path, capsys):
     out = tmp_path / "bench.json"
     argv = ["--quick", "--suites", "point-nav", "--methods", "random", "trmrl", "--json", str(out)]
     assert bench.main(argv) == 0
+    assert trmrl_bench.main(["--quick", "--json", str(out)]) == 0  # adds its sections to the same file
     figures = json.loads(out.read_text())
     assert {"machine", "suites", "update", "acting", "e2e", "seeds", "cost"} <= set(figures)
     assert len(figures["machine"]["loadavg_start"]) == 3 and figures["machine"]["cpu_count"] >= 1
@@ -32,6 +34,24 @@ def test_quick_bench_writes_every_section(tmp_path, capsys):
     assert figures["e2e"]["trmrl"]["env_steps"] > 0 and figures["e2e"]["trmrl"]["peak_rss_mb"] > 0
     assert figures["cost"]["cpu_hours"] > 0
     assert "TrMRL update" in capsys.readouterr().out
+
+
+def test_the_harness_imports_no_method_and_its_cost_model_no_torch():
+    """benchmark/ never imports agents/ or baselines/ (the registry loads them by name, lazily)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(bench.__file__).parent
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("agents", "baselines")), (path, node.module)
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith(("agents", "baselines")) for a in node.names), path
+    cost_imports = [
+        n for n in ast.walk(ast.parse(Path(cost.__file__).read_text())) if isinstance(n, ast.Import)
+    ]
+    assert not any(a.name == "torch" for n in cost_imports for a in n.names)
 
 
 def test_cost_model_scales_with_budget_and_swaps_the_simulator(tmp_path):
@@ -51,11 +71,11 @@ def test_cost_model_scales_with_budget_and_swaps_the_simulator(tmp_path):
         suite: str
         budget_env_steps: int
 
-    hours, table = bench.estimate_cost([Job("trmrl", "halfcheetah-vel", 360_000)], path)
+    hours, table = cost.estimate_cost([Job("trmrl", "halfcheetah-vel", 360_000)], path)
     assert abs(hours - 1.0) < 1e-9 and "trmrl" in table
-    ant, _ = bench.estimate_cost([Job("trmrl", "ant-dir", 360_000)], path)
+    ant, _ = cost.estimate_cost([Job("trmrl", "ant-dir", 360_000)], path)
     assert abs(ant - 360_000 * (0.01 - 1e-4 + 5e-4) / 3600) < 1e-9
-    unknown, _ = bench.estimate_cost([Job("maml", "halfcheetah-vel", 360_000)], path)
+    unknown, _ = cost.estimate_cost([Job("maml", "halfcheetah-vel", 360_000)], path)
     assert abs(unknown - 1.0) < 1e-9  # the slowest measured method stands in
 
 
@@ -74,9 +94,9 @@ def test_cost_model_takes_steady_rates_and_a_variants_base(tmp_path):
         suite: str
         budget_env_steps: int
 
-    pearl, _ = bench.estimate_cost([Job("pearl", "halfcheetah-vel", 36_000)], path)
+    pearl, _ = cost.estimate_cost([Job("pearl", "halfcheetah-vel", 36_000)], path)
     assert abs(pearl - 1.0) < 1e-9
-    variant, _ = bench.estimate_cost([Job("trmrl-trial", "halfcheetah-vel", 360_000)], path)
+    variant, _ = cost.estimate_cost([Job("trmrl-trial", "halfcheetah-vel", 360_000)], path)
     assert abs(variant - 1.0) < 1e-9
     assert "trmrl-trial" not in bench.E2E_METHODS and {"trmrl", "pearl", "maml"} <= set(bench.E2E_METHODS)
 
@@ -84,13 +104,13 @@ def test_cost_model_takes_steady_rates_and_a_variants_base(tmp_path):
 def test_flop_count_matches_the_networks_linear_layers():
     """The counted GEMMs of a forward equal a hand count of its multiply-adds (last-layer shortcut)."""
     config = dataclasses.replace(TrMRLConfig(), d_model=8, n_heads=2, dim_ff=16, n_layers=2, wm_size=3)
-    gemms = bench.trmrl_forward_gemms(config, token_dim=5, act_dim=2, batch=1)
+    gemms = trmrl_bench.trmrl_forward_gemms(config, token_dim=5, act_dim=2, batch=1)
     L, d, ff, dh = 3, 8, 16, 4
     per_inner = L * d * 3 * d + 2 * 2 * L * L * dh + L * d * d + 2 * L * d * ff
     per_last = d * d + L * d * 2 * d + 2 * 2 * L * dh + d * d + 2 * d * ff
     sizes = (d, *config.policy_hidden_sizes, 2)
     head = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    assert bench.gemm_flops(gemms) == 2 * (L * 5 * d + per_inner + per_last + head)
+    assert trmrl_bench.gemm_flops(gemms) == 2 * (L * 5 * d + per_inner + per_last + head)
     assert torch.get_num_threads() >= 1
 
 
