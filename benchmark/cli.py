@@ -230,7 +230,8 @@ def _run(args: argparse.Namespace) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from benchmark.executors import ExecutorOptions, check_executor_name
-    from benchmark.sweep import RunSettings, build_grid, execute_sweep
+    from benchmark.jobs import RunSettings
+    from benchmark.sweep import build_grid, execute_sweep
 
     jobs = build_grid(
         args.profile,

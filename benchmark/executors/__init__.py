@@ -4,12 +4,14 @@
 default); ``ray`` sends every run to a Ray cluster as one task (the ``cluster`` extra). Each is a class
 with a ``from_options`` constructor and the methods of :class:`Executor`;
 :func:`benchmark.sweep.execute_sweep` owns the signals, the bookkeeping and the summary, so an executor only
-starts runs, stops them when asked, and reports one :class:`~benchmark.sweep.JobResult` per run it started.
+starts runs, stops them when asked, and reports one :class:`~benchmark.jobs.JobResult` per run it started.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from benchmark.errors import BenchmarkError
 
 if TYPE_CHECKING:
-    from benchmark.sweep import Job, JobResult, RunSettings, StopRequest
+    from benchmark.jobs import Job, JobResult, RunSettings, StopRequest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +36,7 @@ class ExecutorOptions:
 
 
 class Executor(Protocol):
-    """Carries out a sweep's runs.
+    """Carries out a sweep's runs (``TAKES``: the :class:`ExecutorOptions` fields the class understands).
 
     ``run`` starts the jobs (in order, as capacity allows), calls ``report`` once for each job it started,
     with that job's result, and returns when every job is reported. When ``stop.requested`` becomes true it
@@ -54,6 +56,33 @@ class Executor(Protocol):
         stop: StopRequest,
         report: Callable[[JobResult], None],
     ) -> None: ...
+
+
+class StopEscalation:
+    """How every executor stops its running runs, in two steps: ask them (SIGTERM, Ray's cancel), so that
+    each saves a resume point; then, after ``grace_s`` or at a second signal, force them.
+
+    Poll :meth:`step` once per loop: it returns ``"ask"`` the first time a stop is requested, ``"force"``
+    once when the grace is over, and ``None`` otherwise.
+    """
+
+    def __init__(self, stop: StopRequest, grace_s: float) -> None:
+        self.stop = stop
+        self.grace_s = grace_s
+        self._asked_at: float | None = None
+        self._forced = False
+
+    def step(self) -> str | None:
+        if not self.stop.requested:
+            return None
+        if self._asked_at is None:
+            self._asked_at = time.monotonic()
+            return "ask"
+        overdue = self.stop.urgent or time.monotonic() - self._asked_at > self.grace_s
+        if overdue and not self._forced:
+            self._forced = True
+            return "force"
+        return None
 
 
 def check_local_device(device: str) -> None:
@@ -78,18 +107,19 @@ def check_executor_name(name: str) -> str:
 
 
 def make_executor(name: str, options: ExecutorOptions) -> Executor:
-    """The executor ``name`` built from ``options``; an option it does not take raises BenchmarkError."""
+    """The executor ``name`` built from ``options``.
+
+    Each executor class declares the options it takes (``TAKES``); any other option set away from its
+    default raises a one-line :class:`BenchmarkError`, so a new option touches only the executors that
+    take it.
+    """
     module_name, class_name = EXECUTORS[check_executor_name(name)].split(":")
-    executor_class: Callable[[ExecutorOptions], Executor] = getattr(
-        importlib.import_module(module_name), class_name
-    ).from_options
-    return executor_class(options)
-
-
-def refuse_options(executor: str, options: ExecutorOptions, *names: str) -> None:
-    """Raise a one-line :class:`BenchmarkError` if any option in ``names`` differs from its default."""
+    executor_class = getattr(importlib.import_module(module_name), class_name)
     defaults = ExecutorOptions()
-    for name in names:
-        if getattr(options, name) != getattr(defaults, name):
-            flag = "--" + name.replace("_", "-")
-            raise BenchmarkError(f"{flag} does not apply to --executor {executor}")
+    for option in dataclasses.fields(ExecutorOptions):
+        changed = getattr(options, option.name) != getattr(defaults, option.name)
+        if changed and option.name not in executor_class.TAKES:
+            flag = "--" + option.name.replace("_", "-")
+            raise BenchmarkError(f"{flag} does not apply to --executor {name}")
+    build: Callable[[ExecutorOptions], Executor] = executor_class.from_options
+    return build(options)

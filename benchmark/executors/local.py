@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,10 +25,11 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 from types import FrameType
+from typing import ClassVar
 
 from benchmark.errors import BenchmarkError
-from benchmark.executors import ExecutorOptions, check_local_device, refuse_options
-from benchmark.sweep import Job, JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
+from benchmark.executors import ExecutorOptions, StopEscalation, check_local_device
+from benchmark.jobs import Job, JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
 
 # One run per core: BLAS and torch in every worker stay on one thread (DESIGN.md "Distribution").
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -37,6 +37,8 @@ SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_N
 
 class LocalExecutor:
     """Runs every job in its own spawned process, ``workers`` at a time."""
+
+    TAKES: ClassVar[tuple[str, ...]] = ("workers",)
 
     grace_s: float = 60.0
     """how long a stopped run may take to record its interruption before it is killed"""
@@ -50,7 +52,6 @@ class LocalExecutor:
 
     @classmethod
     def from_options(cls, options: ExecutorOptions) -> LocalExecutor:
-        refuse_options("local", options, "address", "max_retries")
         return cls(options.workers or os.cpu_count() or 1)
 
     def check_device(self, device: str) -> None:
@@ -68,21 +69,16 @@ class LocalExecutor:
         context = get_context("spawn")
         queued = deque(jobs)
         running: list[_Worker] = []
-        stopping_since: float | None = None
+        escalation = StopEscalation(stop, self.grace_s)
         try:
             while queued or running:
                 if not stop.requested:
                     while queued and len(running) < self.workers:
                         running.append(_Worker.start(context, queued.popleft(), runs_dir, settings))
-                elif stopping_since is None:
-                    stopping_since = time.monotonic()
+                action = escalation.step()
+                if action is not None:
                     for worker in running:
-                        worker.signal(signal.SIGTERM)
-                if stopping_since is not None and (
-                    stop.urgent or time.monotonic() - stopping_since > self.grace_s
-                ):
-                    for worker in running:
-                        worker.signal(signal.SIGKILL)
+                        worker.signal(signal.SIGTERM if action == "ask" else signal.SIGKILL)
                 if not running:
                     break
                 wait([w.connection for w in running] + [w.process.sentinel for w in running], self.poll_s)

@@ -19,22 +19,23 @@ after :attr:`RayExecutor.grace_s` seconds, or after a second signal, are killed.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from benchmark.errors import BenchmarkError
-from benchmark.executors import ExecutorOptions, refuse_options
+from benchmark.executors import ExecutorOptions, StopEscalation
 from benchmark.executors.local import SINGLE_THREAD_ENV
+from benchmark.jobs import Job, JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
 from benchmark.results.store import MANIFEST_FILE
-from benchmark.sweep import Job, JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
 
 RAY_MISSING = "the ray executor needs Ray: pip install -e '.[cluster]' (on every node of the cluster)"
 
 
 class RayExecutor:
     """Sends every job to a Ray cluster as one task; Ray schedules them on the cluster's CPUs/GPUs."""
+
+    TAKES: ClassVar[tuple[str, ...]] = ("address", "max_retries")
 
     grace_s: float = 60.0
     """how long an interrupted run may take to record its interruption before its task is killed"""
@@ -49,7 +50,6 @@ class RayExecutor:
 
     @classmethod
     def from_options(cls, options: ExecutorOptions) -> RayExecutor:
-        refuse_options("ray", options, "workers")
         return cls(options.address, options.max_retries)
 
     def check_device(self, device: str) -> None:
@@ -74,20 +74,12 @@ class RayExecutor:
                 num_cpus=1, num_gpus=gpus, max_retries=self.max_retries, retry_exceptions=False
             )(run_job_task)
             pending = {task.remote(job, str(runs_dir), settings): job for job in jobs}
-            stopping_since: float | None = None
-            killed = False
+            escalation = StopEscalation(stop, self.grace_s)
             while pending:
-                if stop.requested and stopping_since is None:
-                    stopping_since = time.monotonic()
+                action = escalation.step()
+                if action is not None:
                     for ref in pending:
-                        ray.cancel(ref, force=False)
-                overdue = stopping_since is not None and (
-                    stop.urgent or time.monotonic() - stopping_since > self.grace_s
-                )
-                if overdue and not killed:
-                    killed = True
-                    for ref in pending:
-                        ray.cancel(ref, force=True)
+                        ray.cancel(ref, force=action == "force")
                 done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.poll_s)
                 for ref in done:
                     report(self._result(ray, ref, pending.pop(ref), runs_dir, stop.requested))

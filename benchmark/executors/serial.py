@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import ClassVar
 
-from benchmark.executors import ExecutorOptions, check_local_device, refuse_options
-from benchmark.sweep import (
+from benchmark.executors import ExecutorOptions, check_local_device
+from benchmark.jobs import (
     Job,
     JobResult,
     RunSettings,
@@ -20,9 +21,10 @@ from benchmark.sweep import (
 class SerialExecutor:
     """Runs every job in this process. A signal raises inside the running run, which records it."""
 
+    TAKES: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def from_options(cls, options: ExecutorOptions) -> SerialExecutor:
-        refuse_options("serial", options, "workers", "address", "max_retries")
         return cls()
 
     def check_device(self, device: str) -> None:

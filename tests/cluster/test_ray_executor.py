@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmark.jobs import Job
 from benchmark.results.store import RESUME_FILE, read_run_metrics
-from benchmark.sweep import Job, execute_sweep
+from benchmark.sweep import execute_sweep
 from tests.cluster.sweep_helpers import (
     alive,
     claim_pid,

@@ -11,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import errors, sweep
+from benchmark import errors, jobs
 from benchmark.errors import BenchmarkError
 from benchmark.executors import EXECUTORS, ExecutorOptions, make_executor
-from benchmark.sweep import (
-    Job,
-    JobResult,
-    RunSettings,
-    StopRequest,
-    SweepReport,
-    attempt_job,
-    build_grid,
-    execute_sweep,
-)
+from benchmark.jobs import Job, JobResult, RunSettings, StopRequest, attempt_job
+from benchmark.sweep import SweepReport, build_grid, execute_sweep
 
 JOBS = build_grid("smoke", ["random"], ["point-nav"], seeds=3)
 
@@ -95,7 +87,7 @@ def test_attempt_job_classifies_how_a_run_ended(monkeypatch, tmp_path, raised, s
     def run_job(job, runs_dir, settings=None, progress=False):
         raise raised
 
-    monkeypatch.setattr(sweep, "run_job", run_job)
+    monkeypatch.setattr(jobs, "run_job", run_job)
     result = attempt_job(JOBS[0], tmp_path, RunSettings())
     assert (result.status, result.detail, result.run_id) == (status, detail, JOBS[0].run_id)
 
@@ -105,7 +97,7 @@ def test_a_run_claimed_by_another_process_is_claimed_not_failed(monkeypatch, tmp
     def run_job(job, runs_dir, settings=None, progress=False):
         raise errors.RunLockedError("run x is being executed by host h pid 1")
 
-    monkeypatch.setattr(sweep, "run_job", run_job)
+    monkeypatch.setattr(jobs, "run_job", run_job)
     assert attempt_job(JOBS[0], tmp_path, RunSettings()).status == "claimed"
 
 
@@ -125,7 +117,7 @@ def test_a_signal_interrupts_the_serial_run_in_progress_and_starts_nothing_more(
         time.sleep(5)
         raise AssertionError("the signal did not interrupt the run")
 
-    monkeypatch.setattr(sweep, "run_job", run_job)
+    monkeypatch.setattr(jobs, "run_job", run_job)
     previous = signal.getsignal(signal.SIGTERM)
     report = execute_sweep(JOBS, tmp_path, "serial", progress=False)
     assert signal.getsignal(signal.SIGTERM) == previous  # the sweep's handlers are gone after it
@@ -142,3 +134,37 @@ def test_a_stop_before_the_sweep_starts_anything_leaves_every_run_not_started(tm
         report = execute_sweep(JOBS, Path(tmp_path), executor, stop=stop, progress=False)
         assert {r.status for r in report.results} == {"not started"} and report.exit_status == 130
     assert not any(tmp_path.iterdir())
+
+
+def test_executors_never_import_the_sweep_and_declare_their_options():
+    """The job types live below both (benchmark.jobs): no import cycle between sweep and executors."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    import benchmark.executors as executors_package
+
+    for path in Path(executors_package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module != "benchmark.sweep", path
+    for name, target in EXECUTORS.items():
+        module_name, class_name = target.split(":")
+        if name == "ray" and importlib.util.find_spec("ray") is None:
+            continue
+        taken = getattr(importlib.import_module(module_name), class_name).TAKES
+        assert set(taken) <= {"workers", "address", "max_retries"}, name
+
+
+def test_stop_escalation_asks_once_then_forces_once():
+    from benchmark.executors import StopEscalation
+
+    stop = StopRequest()
+    escalation = StopEscalation(stop, grace_s=3600.0)
+    assert escalation.step() is None
+    stop.request(signal.SIGTERM)
+    assert escalation.step() == "ask"
+    assert escalation.step() is None  # within the grace
+    stop.request(signal.SIGINT)  # a second signal: no more waiting
+    assert escalation.step() == "force"
+    assert escalation.step() is None
