@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from benchmark.errors import BenchmarkError
 
@@ -163,7 +164,9 @@ def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
         "besides every evaluation point",
     )
     parser.add_argument(
+        "--exploration-episodes",
         "--eval-explore",
+        dest="exploration_episodes",
         type=_non_negative_int,
         help="E, exploration episodes per trial, sampled actions (default: the method's, e.g. MAML 1)",
     )
@@ -188,21 +191,23 @@ def _list(what: str) -> None:
             print(f"  {name:16s} {profile.description}")
 
 
+def _request_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~benchmark.run.RunRequest` fields that ``run`` and ``sweep`` share, read once."""
+    return {
+        "budget_env_steps": args.budget,
+        "overrides": tuple(getattr(args, "overrides", ())),
+        "eval_tasks": args.eval_tasks,
+        "eval_episodes": args.eval_episodes,
+        "exploration_episodes": args.exploration_episodes,
+    }
+
+
 def _run(args: argparse.Namespace) -> None:
-    from benchmark.run import execute_run, resolve_run
+    from benchmark.run import RunRequest, execute_run
 
     # Names, profile and budget are checked before the method's module (and torch) is imported.
-    spec, config = resolve_run(
-        args.method,
-        args.suite,
-        args.seed,
-        args.profile,
-        args.budget,
-        args.overrides,
-        args.eval_tasks,
-        args.eval_episodes,
-        args.eval_explore,
-    )
+    request = RunRequest(args.method, args.suite, args.seed, args.profile, **_request_options(args))
+    spec, config = request.resolve()
     import torch
 
     from benchmark.agent import Runtime
@@ -234,15 +239,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from benchmark.sweep import build_grid, execute_sweep
 
     jobs = build_grid(
-        args.profile,
-        args.methods,
-        args.suites,
-        args.seeds,
-        args.first_seed,
-        args.budget,
-        args.eval_tasks,
-        args.eval_episodes,
-        args.eval_explore,
+        args.profile, args.methods, args.suites, args.seeds, args.first_seed, **_request_options(args)
     )
     check_executor_name(args.executor)
     if args.dry_run:

@@ -16,45 +16,10 @@ from typing import Any
 from benchmark import errors
 from benchmark.agent import Runtime
 from benchmark.results.store import MANIFEST_FILE
-from benchmark.run import RunOutcome, RunSpec, execute_run, resolve_run
+from benchmark.run import RunOutcome, RunRequest, execute_run
 
 STATUSES = ("completed", "skipped", "claimed", "interrupted", "failed", "not started")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One run of a sweep: what ``benchmark run`` would be given (everything but the runtime is hashed)."""
-
-    method: str
-    suite: str
-    seed: int
-    profile: str
-    budget_env_steps: int | None = None
-    overrides: tuple[str, ...] = ()
-    eval_tasks: int | None = None
-    eval_episodes: int | None = None
-    eval_exploration: int | None = None
-
-    def resolve(self) -> tuple[RunSpec, Any]:
-        return resolve_run(
-            self.method,
-            self.suite,
-            self.seed,
-            self.profile,
-            self.budget_env_steps,
-            list(self.overrides),
-            self.eval_tasks,
-            self.eval_episodes,
-            self.eval_exploration,
-        )
-
-    @property
-    def run_id(self) -> str:
-        return self.resolve()[0].run_id
-
-    def describe(self) -> str:
-        return f"{self.method} {self.suite} seed={self.seed}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +35,7 @@ class RunSettings:
 
 
 def run_job(
-    job: Job, runs_dir: Path, settings: RunSettings | None = None, progress: bool = False
+    job: RunRequest, runs_dir: Path, settings: RunSettings | None = None, progress: bool = False
 ) -> RunOutcome:
     """Execute one job here, one torch thread (what every executor's worker calls)."""
     settings = settings or RunSettings()
@@ -88,7 +53,7 @@ def run_job(
 class JobResult:
     """How one run of a sweep ended: one of :data:`STATUSES`, with the reason where it did not complete."""
 
-    job: Job
+    job: RunRequest
     status: str
     run_id: str
     detail: str = ""
@@ -103,7 +68,7 @@ class SweepInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-def attempt_job(job: Job, runs_dir: Path, settings: RunSettings) -> JobResult:
+def attempt_job(job: RunRequest, runs_dir: Path, settings: RunSettings) -> JobResult:
     """Run ``job`` where it stands (any executor's worker) and say how it ended; never raises.
 
     A run claimed live by another process (``benchmark.errors.RunLockedError``) is ``claimed``; a run
@@ -127,7 +92,7 @@ def attempt_job(job: Job, runs_dir: Path, settings: RunSettings) -> JobResult:
     return JobResult(job, "completed", outcome.run_id, detail, outcome)
 
 
-def unfinished_result(job: Job, runs_dir: Path, stopping: bool, detail: str) -> JobResult:
+def unfinished_result(job: RunRequest, runs_dir: Path, stopping: bool, detail: str) -> JobResult:
     """The result of a run whose worker ended without reporting (killed, cancelled).
 
     While the sweep stops, a run that had created its folder is ``interrupted`` (resumable) and one that had

@@ -90,74 +90,89 @@ class RunSpec:
         return f"{self.method}__{self.suite}__s{self.seed}__{digest}"
 
 
-def resolve_run(
-    method: str,
-    suite: str,
-    seed: int,
-    profile: str,
-    budget_env_steps: int | None = None,
-    overrides: list[str] | None = None,
-    eval_tasks: int | None = None,
-    eval_episodes: int | None = None,
-    eval_exploration: int | None = None,
-) -> tuple[RunSpec, Any]:
-    """Validate the user's choices and resolve them into a :class:`RunSpec` and the agent's config object.
+@dataclass(frozen=True)
+class RunRequest:
+    """What a user asks for one run: ``benchmark run``'s options, a sweep's grid cell. Resolving it
+    (:meth:`resolve`) validates every choice and gives the :class:`RunSpec` (hashed into the run id) and the
+    agent's config.
 
-    The evaluation protocol's size comes from the profile unless ``eval_tasks`` (N) or ``eval_episodes`` (K)
-    say otherwise; its exploration episodes E from ``eval_exploration``, else the method's
-    ``default_exploration_episodes(suite)`` (0 for methods without one; capped at K - 1), so every run
-    records the E it was measured with.
-
-    Raises:
-        BenchmarkError: unknown method/suite/profile, non-positive budget, seed outside numpy's range,
-            bad override, a config value out of range, an evaluation size out of range.
+    ``budget_env_steps``, ``eval_tasks`` (N) and ``eval_episodes`` (K) default to the profile's;
+    ``exploration_episodes`` (E) to the method's ``default_exploration_episodes(suite)`` capped at K - 1;
+    ``overrides`` are ``key=value`` config fields (``--set``), applied after a variant's own.
     """
-    registry.check_method_name(method)
-    check_suite_name(suite)
-    resolved_profile = get_profile(profile)
-    suite_budget = resolved_profile.budget(suite)
-    if not 0 <= seed < 2**32:
-        raise BenchmarkError(f"seed must lie in [0, 2**32), got {seed}")
-    if budget_env_steps is not None:
-        if budget_env_steps <= 0:
-            raise BenchmarkError(f"budget must be a positive number of env steps, got {budget_env_steps}")
-        suite_budget = dataclasses.replace(suite_budget, env_steps=budget_env_steps)
-    config, _ = resolve_config(method, suite, resolved_profile.method_configs, overrides)
-    agent_class = registry.load_method(method)
-    try:
-        settings = _resolve_eval(
-            suite_budget.eval, agent_class, suite, eval_tasks, eval_episodes, eval_exploration
+
+    method: str
+    suite: str
+    seed: int
+    profile: str
+    budget_env_steps: int | None = None
+    overrides: tuple[str, ...] = ()
+    eval_tasks: int | None = None
+    eval_episodes: int | None = None
+    exploration_episodes: int | None = None
+
+    def resolve(self) -> tuple[RunSpec, Any]:
+        """The resolved :class:`RunSpec` and config object.
+
+        Raises:
+            BenchmarkError: unknown method/suite/profile, non-positive budget, seed outside numpy's range,
+                bad override, a config value out of range, an evaluation size out of range.
+        """
+        method, suite, seed = self.method, self.suite, self.seed
+        registry.check_method_name(method)
+        check_suite_name(suite)
+        resolved_profile = get_profile(self.profile)
+        suite_budget = resolved_profile.budget(suite)
+        if not 0 <= seed < 2**32:
+            raise BenchmarkError(f"seed must lie in [0, 2**32), got {seed}")
+        if self.budget_env_steps is not None:
+            if self.budget_env_steps <= 0:
+                raise BenchmarkError(
+                    f"budget must be a positive number of env steps, got {self.budget_env_steps}"
+                )
+            suite_budget = dataclasses.replace(suite_budget, env_steps=self.budget_env_steps)
+        config, _ = resolve_config(method, suite, resolved_profile.method_configs, list(self.overrides))
+        agent_class = registry.load_method(method)
+        try:
+            settings = _resolve_eval(suite_budget.eval, agent_class, suite, self)
+        except ValueError as exc:
+            raise BenchmarkError(f"{method} on {suite}: {exc}") from None
+        suite_budget = dataclasses.replace(suite_budget, eval=settings)
+        spec = RunSpec(
+            method=method,
+            suite=suite,
+            seed=seed,
+            profile=self.profile,
+            budget_env_steps=suite_budget.env_steps,
+            eval_grid=suite_budget.eval_grid(),
+            eval=suite_budget.eval,
+            agent_config=config_to_dict(config),
         )
-    except ValueError as exc:
-        raise BenchmarkError(f"{method} on {suite}: {exc}") from None
-    suite_budget = dataclasses.replace(suite_budget, eval=settings)
-    spec = RunSpec(
-        method=method,
-        suite=suite,
-        seed=seed,
-        profile=profile,
-        budget_env_steps=suite_budget.env_steps,
-        eval_grid=suite_budget.eval_grid(),
-        eval=suite_budget.eval,
-        agent_config=config_to_dict(config),
-    )
-    return spec, config
+        return spec, config
+
+    @property
+    def run_id(self) -> str:
+        return self.resolve()[0].run_id
+
+    def describe(self) -> str:
+        return f"{self.method} {self.suite} seed={self.seed}"
 
 
-def _resolve_eval(
-    settings: EvalSettings,
-    agent_class: Any,
-    suite: str,
-    num_tasks: int | None,
-    episodes: int | None,
-    exploration: int | None,
-) -> EvalSettings:
-    episodes = episodes if episodes is not None else settings.episodes
+def resolve_run(method: str, suite: str, seed: int, profile: str, **options: Any) -> tuple[RunSpec, Any]:
+    """``RunRequest(method, suite, seed, profile, **options).resolve()``; ``overrides`` may be a list."""
+    if "overrides" in options:
+        options["overrides"] = tuple(options["overrides"] or ())
+    return RunRequest(method, suite, seed, profile, **options).resolve()
+
+
+def _resolve_eval(settings: EvalSettings, agent_class: Any, suite: str, request: RunRequest) -> EvalSettings:
+    episodes = request.eval_episodes if request.eval_episodes is not None else settings.episodes
+    exploration = request.exploration_episodes
     if exploration is None:
         exploration = min(int(agent_class.default_exploration_episodes(suite)), episodes - 1)
     return dataclasses.replace(
         settings,
-        num_tasks=num_tasks if num_tasks is not None else settings.num_tasks,
+        num_tasks=request.eval_tasks if request.eval_tasks is not None else settings.num_tasks,
         episodes=episodes,
         exploration_episodes=max(exploration, 0),
         action_mode=settings.action_mode or SUITES[suite].eval_action_mode,

@@ -24,15 +24,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from benchmark.errors import BenchmarkError
 from benchmark.executors import ExecutorOptions, check_executor_name, make_executor
-from benchmark.jobs import STATUSES, STOP_SIGNALS, Job, JobResult, RunSettings, StopRequest
+from benchmark.jobs import STATUSES, STOP_SIGNALS, JobResult, RunSettings, StopRequest
 from benchmark.profiles import get_profile
 from benchmark.registry import check_method_name
-from benchmark.run import DEFAULT_RUNS_DIR
+from benchmark.run import DEFAULT_RUNS_DIR, RunRequest
 from benchmark.suites import check_suite_name
 
 
@@ -42,12 +43,11 @@ def build_grid(
     suites: Sequence[str] | None = None,
     seeds: int | None = None,
     first_seed: int = 0,
-    budget_env_steps: int | None = None,
-    eval_tasks: int | None = None,
-    eval_episodes: int | None = None,
-    eval_exploration: int | None = None,
-) -> list[Job]:
-    """The jobs of a sweep; ``None`` takes the profile's own grid. Everything is validated up front."""
+    **options: Any,
+) -> list[RunRequest]:
+    """The runs of a sweep: ``None`` takes the profile's own methods, suites and seed count; ``options``
+    are the :class:`~benchmark.run.RunRequest` fields every run shares (budget, evaluation sizes).
+    Everything is validated up front."""
     chosen = get_profile(profile)
     methods = [check_method_name(m) for m in (methods or chosen.methods)]
     suites = [check_suite_name(s) for s in (suites or chosen.suites)]
@@ -56,19 +56,11 @@ def build_grid(
         raise BenchmarkError(f"number of seeds must be positive, got {seeds}")
     if first_seed < 0:
         raise BenchmarkError(f"first seed must be >= 0, got {first_seed}")
-    if budget_env_steps is not None and budget_env_steps <= 0:
-        raise BenchmarkError(f"budget must be a positive number of env steps, got {budget_env_steps}")
+    budget = options.get("budget_env_steps")
+    if budget is not None and budget <= 0:
+        raise BenchmarkError(f"budget must be a positive number of env steps, got {budget}")
     return [
-        Job(
-            m,
-            s,
-            seed,
-            profile,
-            budget_env_steps,
-            eval_tasks=eval_tasks,
-            eval_episodes=eval_episodes,
-            eval_exploration=eval_exploration,
-        )
+        RunRequest(m, s, seed, profile, **options)
         for s in suites
         for m in methods
         for seed in range(first_seed, first_seed + seeds)
@@ -145,7 +137,7 @@ class SweepReport:
 
 
 def execute_sweep(
-    jobs: Sequence[Job],
+    jobs: Sequence[RunRequest],
     runs_dir: Path = DEFAULT_RUNS_DIR,
     executor: str = "local",
     options: ExecutorOptions | None = None,
@@ -168,7 +160,7 @@ def execute_sweep(
     settings = settings or RunSettings()
     chosen.check_device(settings.device)
     stop = stop or StopRequest()
-    reported: dict[Job, JobResult] = {}
+    reported: dict[RunRequest, JobResult] = {}
     bar = tqdm(total=len(jobs), desc="sweep", unit="run", dynamic_ncols=True, disable=not progress)
 
     def report(result: JobResult) -> None:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 from benchmark.errors import BenchmarkError
 
 if TYPE_CHECKING:
-    from benchmark.jobs import Job, JobResult, RunSettings, StopRequest
+    from benchmark.jobs import JobResult, RunSettings, StopRequest
+    from benchmark.run import RunRequest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +51,7 @@ class Executor(Protocol):
 
     def run(
         self,
-        jobs: Sequence[Job],
+        jobs: Sequence[RunRequest],
         runs_dir: Path,
         settings: RunSettings,
         stop: StopRequest,

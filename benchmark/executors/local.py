@@ -29,7 +29,8 @@ from typing import ClassVar
 
 from benchmark.errors import BenchmarkError
 from benchmark.executors import ExecutorOptions, StopEscalation, check_local_device
-from benchmark.jobs import Job, JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
+from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
+from benchmark.run import RunRequest
 
 # One run per core: BLAS and torch in every worker stay on one thread (DESIGN.md "Distribution").
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -59,7 +60,7 @@ class LocalExecutor:
 
     def run(
         self,
-        jobs: Sequence[Job],
+        jobs: Sequence[RunRequest],
         runs_dir: Path,
         settings: RunSettings,
         stop: StopRequest,
@@ -97,12 +98,12 @@ class LocalExecutor:
 class _Worker:
     """One run's process and the receiving end of the pipe its result comes back on."""
 
-    job: Job
+    job: RunRequest
     process: SpawnProcess
     connection: Connection
 
     @classmethod
-    def start(cls, context: SpawnContext, job: Job, runs_dir: Path, settings: RunSettings) -> _Worker:
+    def start(cls, context: SpawnContext, job: RunRequest, runs_dir: Path, settings: RunSettings) -> _Worker:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_worker_main, args=(job, runs_dir, settings, sender), name=f"run {job.describe()}"
@@ -140,7 +141,7 @@ class _Worker:
         self.process.close()
 
 
-def _worker_main(job: Job, runs_dir: Path, settings: RunSettings, connection: Connection) -> None:
+def _worker_main(job: RunRequest, runs_dir: Path, settings: RunSettings, connection: Connection) -> None:
     """A worker's whole life: one run, its result sent back, exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_first_sigterm)

@@ -26,8 +26,9 @@ from typing import Any, ClassVar
 from benchmark.errors import BenchmarkError
 from benchmark.executors import ExecutorOptions, StopEscalation
 from benchmark.executors.local import SINGLE_THREAD_ENV
-from benchmark.jobs import Job, JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
+from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
 from benchmark.results.store import MANIFEST_FILE
+from benchmark.run import RunRequest
 
 RAY_MISSING = "the ray executor needs Ray: pip install -e '.[cluster]' (on every node of the cluster)"
 
@@ -59,7 +60,7 @@ class RayExecutor:
 
     def run(
         self,
-        jobs: Sequence[Job],
+        jobs: Sequence[RunRequest],
         runs_dir: Path,
         settings: RunSettings,
         stop: StopRequest,
@@ -104,7 +105,7 @@ class RayExecutor:
             raise BenchmarkError(f"device {device!r} requested but the Ray cluster has no GPU")
         return 1 if device.startswith("cuda") or (device == "auto" and cluster_gpus) else 0
 
-    def _result(self, ray: Any, ref: Any, job: Job, runs_dir: Path, stopping: bool) -> JobResult:
+    def _result(self, ray: Any, ref: Any, job: RunRequest, runs_dir: Path, stopping: bool) -> JobResult:
         try:
             result: JobResult = ray.get(ref)
         except ray.exceptions.TaskCancelledError:
@@ -122,7 +123,7 @@ class RayExecutor:
         return result
 
 
-def run_job_task(job: Job, runs_dir: str, settings: RunSettings) -> JobResult:
+def run_job_task(job: RunRequest, runs_dir: str, settings: RunSettings) -> JobResult:
     """The Ray task: one run, where Ray placed it (a retry after a worker's death resumes the run)."""
     import torch
 

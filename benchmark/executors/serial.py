@@ -8,8 +8,8 @@ from typing import ClassVar
 
 from benchmark.executors import ExecutorOptions, check_local_device
 from benchmark.jobs import (
-    Job,
     JobResult,
+    RunRequest,
     RunSettings,
     StopRequest,
     SweepInterrupted,
@@ -32,7 +32,7 @@ class SerialExecutor:
 
     def run(
         self,
-        jobs: Sequence[Job],
+        jobs: Sequence[RunRequest],
         runs_dir: Path,
         settings: RunSettings,
         stop: StopRequest,

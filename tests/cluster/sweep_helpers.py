@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmark.jobs import Job
+from benchmark.run import RunRequest
 
 REPO = Path(__file__).resolve().parents[2]
 # The grid of these tests: the random agent on point-nav (the fastest suite), smoke evaluation sizes.
@@ -48,7 +48,7 @@ def finish(process: subprocess.Popen[str], timeout: float = 300) -> tuple[int, s
 
 
 def run_id(seed: int, budget: int | None = None) -> str:
-    return Job("random", "point-nav", seed, "smoke", budget).run_id
+    return RunRequest("random", "point-nav", seed, "smoke", budget).run_id
 
 
 def manifest(runs_dir: Path, run: str) -> dict[str, Any] | None:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmark.jobs import Job
 from benchmark.results.store import RESUME_FILE, read_run_metrics
+from benchmark.run import RunRequest
 from benchmark.sweep import execute_sweep
 from tests.cluster.sweep_helpers import (
     alive,
@@ -98,7 +98,7 @@ def ray_sweep(runs: Path, head: str, *args: str) -> subprocess.Popen[str]:
     return start_sweep(runs, "--executor", "ray", "--address", head, *args, env=LOOPBACK_ENV)
 
 
-def serial_metrics(tmp_path: Path, jobs: list[Job]) -> dict[str, pd.DataFrame]:
+def serial_metrics(tmp_path: Path, jobs: list[RunRequest]) -> dict[str, pd.DataFrame]:
     report = execute_sweep(jobs, tmp_path / "serial", "serial", progress=False)
     assert report.exit_status == 0
     return {r.run_id: read_run_metrics(tmp_path / "serial" / r.run_id) for r in report.results}
@@ -109,7 +109,7 @@ def test_ray_sweep_gives_the_serial_sweeps_metrics(head, tmp_path):
     status, out, err = finish(ray_sweep(runs, head, "--seeds", "3"))
     assert status == 0, (out, err)
     assert "sweep: 3 completed, 0 skipped, 0 failed" in out
-    jobs = [Job("random", "point-nav", seed, "smoke") for seed in range(3)]
+    jobs = [RunRequest("random", "point-nav", seed, "smoke") for seed in range(3)]
     for run, expected in serial_metrics(tmp_path, jobs).items():
         assert manifest(runs, run)["status"] == "completed"
         pd.testing.assert_frame_equal(read_run_metrics(runs / run), expected)
@@ -119,7 +119,7 @@ def test_ray_sweep_gives_the_serial_sweeps_metrics(head, tmp_path):
 
 def test_a_killed_ray_worker_is_retried_and_its_run_resumes_to_the_uninterrupted_metrics(head, tmp_path):
     runs, budget = tmp_path / "ray", 200_000
-    job = Job("random", "point-nav", 0, "smoke", budget)
+    job = RunRequest("random", "point-nav", 0, "smoke", budget)
     sweep = ray_sweep(runs, head, "--seeds", "1", "--budget", str(budget))
 
     def mid_run_worker() -> int | None:
@@ -144,7 +144,7 @@ def test_a_killed_ray_worker_is_retried_and_its_run_resumes_to_the_uninterrupted
 def test_sigint_on_a_ray_sweep_interrupts_its_running_runs_and_cancels_the_queued_ones(head, tmp_path):
     runs, budget = tmp_path / "ray", 200_000
     sweep = ray_sweep(runs, head, "--seeds", "4", "--budget", str(budget))
-    running = [Job("random", "point-nav", seed, "smoke", budget).run_id for seed in range(2)]  # 2 CPUs
+    running = [RunRequest("random", "point-nav", seed, "smoke", budget).run_id for seed in range(2)]  # 2 CPUs
     for run in running:  # both past a resume point, so the next sweep resumes them
         wait_for(lambda run=run: (runs / run / RESUME_FILE).exists(), 150, f"{run} to be resumable")
     os.killpg(sweep.pid, signal.SIGINT)

@@ -147,11 +147,11 @@ def test_eval_options_runtime_and_exploration_are_resolved_and_recorded(tmp_path
     assert spec.eval.action_mode == "mean"
     assert resolve_run("random", "ml1-push", 0, "smoke")[0].eval.action_mode == "sample"
     other, _ = resolve_run(
-        "random", "point-nav", 0, "smoke", eval_tasks=3, eval_episodes=4, eval_exploration=1
+        "random", "point-nav", 0, "smoke", eval_tasks=3, eval_episodes=4, exploration_episodes=1
     )
     assert other.eval.exploration_episodes == 1 and other.run_id != spec.run_id
     with pytest.raises(BenchmarkError, match="exploration_episodes"):
-        resolve_run("random", "point-nav", 0, "smoke", eval_episodes=2, eval_exploration=3)
+        resolve_run("random", "point-nav", 0, "smoke", eval_episodes=2, exploration_episodes=3)
     outcome = execute_run(spec, config, tmp_path, progress=False, runtime=Runtime("cpu", 1))
     manifest = json.loads((outcome.run_dir / "manifest.json").read_text())
     assert manifest["runtime"] == {"device": "cpu", "threads": 1}  # recorded, not hashed into run_id

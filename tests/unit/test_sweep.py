@@ -14,7 +14,8 @@ import pytest
 from benchmark import errors, jobs
 from benchmark.errors import BenchmarkError
 from benchmark.executors import EXECUTORS, ExecutorOptions, make_executor
-from benchmark.jobs import Job, JobResult, RunSettings, StopRequest, attempt_job
+from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job
+from benchmark.run import RunRequest
 from benchmark.sweep import SweepReport, build_grid, execute_sweep
 
 JOBS = build_grid("smoke", ["random"], ["point-nav"], seeds=3)
@@ -109,7 +110,7 @@ def test_serial_sweep_runs_for_real_then_skips(tmp_path):
 
 
 def test_a_signal_interrupts_the_serial_run_in_progress_and_starts_nothing_more(monkeypatch, tmp_path):
-    started: list[Job] = []
+    started: list[RunRequest] = []
 
     def run_job(job, runs_dir, settings=None, progress=False):
         started.append(job)
