@@ -35,7 +35,8 @@ from benchmark.checkpoint import safe_load
 from benchmark.config import config_to_dict, resolve_config
 from benchmark.errors import BenchmarkError, RunLockedError
 from benchmark.profiles import get_profile
-from benchmark.protocol import EpisodeResult, EvalSettings, TrialTrace, evaluate
+from benchmark.protocol import EvalSettings, TrialTrace, evaluate
+from benchmark.results.rows import metric_rows, step_trace_rows
 from benchmark.results.store import (
     CHECKPOINT_FILE,
     MANIFEST_FILE,
@@ -50,7 +51,7 @@ from benchmark.results.store import (
     truncate_rows,
     write_manifest,
 )
-from benchmark.suites import SUITES, check_suite_name, make_suite
+from benchmark.suites import SUITES, Suite, check_suite_name, make_suite
 
 DEFAULT_CHECKPOINT_MINUTES = 10.0
 RESUME_VERSION = 1
@@ -269,7 +270,22 @@ def execute_run(
 
 
 class Run:
-    """One run's training loop, evaluations, checkpoints and files; :func:`execute_run` is its entry."""
+    """One run's training loop, evaluations, checkpoints and files; :func:`execute_run` is its entry.
+
+    :meth:`execute` opens the manifest, assembles the run's parts, trains with :meth:`_after_iteration` as
+    the per-iteration hook (progress log, evaluation when a grid point is crossed, resume point when due),
+    and finishes; a failure anywhere is recorded in the manifest before it propagates.
+    """
+
+    # Built by :meth:`_assemble` when the run starts, not here: a failure while building them (a bad
+    # config, a simulator that does not load) is the run's failure, recorded in its manifest.
+    suite: Suite
+    agent: MetaAgent
+    ctx: TrainingContext
+    writer: MetricsWriter
+    traces_writer: TracesWriter | None
+    progress_log: ProgressLog
+    bar: Any
 
     def __init__(
         self,
@@ -285,93 +301,21 @@ class Run:
         self.env_workers = env_workers
         self.checkpoint_seconds = 60.0 * checkpoint_minutes
         self.progress = progress
-        self.pending = list(spec.eval_grid)
+        self.pending = list(spec.eval_grid)  # grid points not evaluated yet
         self.train_seconds = 0.0
         self.manifest: dict[str, Any] = {}
+        self._checkpointed_at = -1  # env_steps of the last checkpoint.pt
+        self._last_resume_point = 0.0  # perf_counter of the last resume.pt
 
     # ---- the loop ---------------------------------------------------------------------------------------
 
     def execute(self, resume_state: dict[str, Any] | None) -> RunOutcome:
-        spec, run_dir = self.spec, self.run_dir
         start = time.perf_counter()
-        if resume_state is None:
-            run_dir.mkdir(parents=True)
-            self.manifest = self._new_manifest()
-        else:
-            self.manifest = read_manifest(run_dir)
-            self.manifest.update(status="running", runtime=dataclasses.asdict(self.runtime))
-            self.manifest.setdefault("resumed", []).append(
-                {"at_env_steps": resume_state["env_steps"], "time": _now(), "host": socket.gethostname()}
-            )
-        write_manifest(run_dir, self.manifest)
-        previous_wall = float(self.manifest.get("wall_s") or 0.0) if resume_state else 0.0
+        previous_wall = self._open_manifest(resume_state)
         try:
-            seed_everything(spec.seed)
-            self.suite = make_suite(spec.suite, spec.seed)
-            env_spec = EnvSpec.from_suite(self.suite)
-            factory = registry.load_method(spec.method)
-            self.agent: MetaAgent = factory(self.config, env_spec, spec.seed, self.runtime)
-            self.ctx = TrainingContext(
-                self.suite,
-                env_spec,
-                spec.seed,
-                spec.budget_env_steps,
-                self.runtime,
-                env_workers=self.env_workers,
-            )
-            self.manifest["env_workers"] = self.env_workers
-            self.writer = MetricsWriter(run_dir / METRICS_FILE)
-            self.traces_writer = TracesWriter(run_dir / TRACES_FILE) if spec.eval.traces != "none" else None
-            self.progress_log = ProgressLog(run_dir / PROGRESS_FILE)
-            if resume_state is not None:
-                self._resume(resume_state)
-            self.bar = _progress_bar(
-                spec, self.progress, initial=min(self.ctx.env_steps, spec.budget_env_steps)
-            )
-            self._checkpointed_at = -1
-            self._last_resume_point = time.perf_counter()
-            if self._evaluate_due():  # the untrained agent at env_steps = 0 (nothing when resuming)
-                self._save_resume_point()  # so a run killed before its first iteration resumes too
-            training = self.agent.meta_train(self.ctx)
-            try:
-                while not self.ctx.budget_exhausted:
-                    tick = time.perf_counter()
-                    steps_before = self.ctx.env_steps
-                    try:
-                        next(training)
-                    except StopIteration:
-                        break
-                    elapsed = time.perf_counter() - tick
-                    self.train_seconds += elapsed
-                    self.bar.update(min(self.ctx.env_steps, spec.budget_env_steps) - self.bar.n)
-                    self._log_progress(self.ctx.env_steps - steps_before, elapsed)
-                    evaluated = self._evaluate_due()
-                    timed = time.perf_counter() - self._last_resume_point >= self.checkpoint_seconds
-                    if evaluated or timed:
-                        self._save_resume_point()
-            finally:
-                close = getattr(training, "close", None)  # generators; a plain iterator has nothing to close
-                if close is not None:
-                    close()
-                self.bar.close()
-                self.progress_log.close()
-                self.ctx.close()  # env worker processes, where there are any
-            # An agent whose generator returned may have stepped since its last yield: evaluate that.
-            self._evaluate_due()
-            if self.pending:
-                self.manifest["unreached_grid_points"] = self.pending
-            train_s = self.train_seconds
-            self.manifest.update(
-                status="completed",
-                finished_at=_now(),
-                env_steps=self.ctx.env_steps,
-                wall_s=round(previous_wall + time.perf_counter() - start, 3),
-                train_s=round(train_s, 3),
-                train_env_steps_per_s=round(self.ctx.env_steps / train_s, 1) if train_s > 0 else None,
-            )
-            self._save_checkpoint()
-            write_manifest(run_dir, self.manifest)
-            (run_dir / RESUME_FILE).unlink(missing_ok=True)  # a finished run is never resumed
+            self._assemble(resume_state)
+            self._train()
+            self._finish(previous_wall, start)
         except BaseException as exc:
             interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
             self.manifest.update(
@@ -380,16 +324,103 @@ class Run:
                 error=f"{type(exc).__name__}: {exc}",
                 wall_s=round(previous_wall + time.perf_counter() - start, 3),
             )
-            write_manifest(run_dir, self.manifest)
+            write_manifest(self.run_dir, self.manifest)
             raise
         return RunOutcome(
-            spec.run_id,
-            run_dir,
+            self.spec.run_id,
+            self.run_dir,
             "resumed" if resume_state is not None else "completed",
             self.manifest["env_steps"],
             self.manifest["wall_s"],
             self.manifest["train_env_steps_per_s"] or 0.0,
         )
+
+    def _open_manifest(self, resume_state: dict[str, Any] | None) -> float:
+        """A new run's folder and manifest, or the resumed run's manifest marked running; the wall time
+        earlier sittings spent."""
+        if resume_state is None:
+            self.run_dir.mkdir(parents=True)
+            self.manifest = self._new_manifest()
+        else:
+            self.manifest = read_manifest(self.run_dir)
+            self.manifest.update(status="running", runtime=dataclasses.asdict(self.runtime))
+            self.manifest.setdefault("resumed", []).append(
+                {"at_env_steps": resume_state["env_steps"], "time": _now(), "host": socket.gethostname()}
+            )
+        write_manifest(self.run_dir, self.manifest)
+        return float(self.manifest.get("wall_s") or 0.0) if resume_state else 0.0
+
+    def _assemble(self, resume_state: dict[str, Any] | None) -> None:
+        """The suite, the agent, the training context and the run's writers; a resume point loaded."""
+        spec = self.spec
+        seed_everything(spec.seed)
+        self.suite = make_suite(spec.suite, spec.seed)
+        env_spec = EnvSpec.from_suite(self.suite)
+        factory = registry.load_method(spec.method)
+        self.agent = factory(self.config, env_spec, spec.seed, self.runtime)
+        self.ctx = TrainingContext(
+            self.suite, env_spec, spec.seed, spec.budget_env_steps, self.runtime, env_workers=self.env_workers
+        )
+        self.manifest["env_workers"] = self.env_workers
+        self.writer = MetricsWriter(self.run_dir / METRICS_FILE)
+        self.traces_writer = TracesWriter(self.run_dir / TRACES_FILE) if spec.eval.traces != "none" else None
+        self.progress_log = ProgressLog(self.run_dir / PROGRESS_FILE)
+        if resume_state is not None:
+            self._resume(resume_state)
+        self.bar = _progress_bar(spec, self.progress, initial=min(self.ctx.env_steps, spec.budget_env_steps))
+        self._last_resume_point = time.perf_counter()
+
+    def _train(self) -> None:
+        """Step the agent's ``meta_train`` generator until the budget is spent; the hook after each yield."""
+        if self._evaluate_due():  # the untrained agent at env_steps = 0 (nothing when resuming)
+            self._save_resume_point()  # so a run killed before its first iteration resumes too
+        training = self.agent.meta_train(self.ctx)
+        try:
+            while not self.ctx.budget_exhausted:
+                tick = time.perf_counter()
+                steps_before = self.ctx.env_steps
+                try:
+                    next(training)
+                except StopIteration:
+                    break
+                self._after_iteration(self.ctx.env_steps - steps_before, time.perf_counter() - tick)
+        finally:
+            close = getattr(training, "close", None)  # generators; a plain iterator has nothing to close
+            if close is not None:
+                close()
+            self.bar.close()
+            self.progress_log.close()
+            self.ctx.close()  # env worker processes, where there are any
+
+    def _after_iteration(self, steps: int, seconds: float) -> None:
+        """After each agent yield: count its time, log its statistics, evaluate when a grid point was
+        crossed, and write a resume point after an evaluation or ``checkpoint_minutes`` of training."""
+        self.train_seconds += seconds
+        self.bar.update(min(self.ctx.env_steps, self.spec.budget_env_steps) - self.bar.n)
+        self._log_progress(steps, seconds)
+        evaluated = self._evaluate_due()
+        timed = time.perf_counter() - self._last_resume_point >= self.checkpoint_seconds
+        if evaluated or timed:
+            self._save_resume_point()
+
+    def _finish(self, previous_wall: float, start: float) -> None:
+        """The last evaluation, the manifest marked completed, the final checkpoint; no resume point left."""
+        # An agent whose generator returned may have stepped since its last yield: evaluate that.
+        self._evaluate_due()
+        if self.pending:
+            self.manifest["unreached_grid_points"] = self.pending
+        train_s = self.train_seconds
+        self.manifest.update(
+            status="completed",
+            finished_at=_now(),
+            env_steps=self.ctx.env_steps,
+            wall_s=round(previous_wall + time.perf_counter() - start, 3),
+            train_s=round(train_s, 3),
+            train_env_steps_per_s=round(self.ctx.env_steps / train_s, 1) if train_s > 0 else None,
+        )
+        self._save_checkpoint()
+        write_manifest(self.run_dir, self.manifest)
+        (self.run_dir / RESUME_FILE).unlink(missing_ok=True)  # a finished run is never resumed
 
     def _evaluate_due(self) -> bool:
         """Evaluate if a grid point was crossed; several crossed in one iteration are evaluated once."""
@@ -404,10 +435,10 @@ class Run:
         record = spec.eval.traces == "all" or (spec.eval.traces == "final" and due[-1] == spec.eval_grid[-1])
         traces: list[TrialTrace] | None = [] if record else None
         results = evaluate(self.agent, self.suite, spec.eval, spec.seed, traces)
-        rows = self.writer.append(_rows(spec, due[-1], results))
+        rows = self.writer.append(metric_rows(spec, due[-1], results))
         trace_rows = 0
         if self.traces_writer is not None and traces:
-            trace_rows = self.traces_writer.append(_trace_rows(spec, due[-1], traces))
+            trace_rows = self.traces_writer.append(step_trace_rows(spec, due[-1], traces))
         self.manifest["evaluations"].append(
             {
                 "grid_env_steps": due[-1],
@@ -520,42 +551,6 @@ def _usable_resume_state(run_dir: Path, spec: RunSpec, manifest: dict[str, Any])
     if len(manifest.get("evaluations", [])) < int(state.get("evaluations", 0)):
         return None
     return state
-
-
-def _trial_key(spec: RunSpec, env_steps: int, trial: EpisodeResult | TrialTrace) -> dict[str, Any]:
-    """The columns that say which run, evaluation point and trial a row belongs to (both tables)."""
-    return {
-        "run_id": spec.run_id,
-        "method": spec.method,
-        "suite": spec.suite,
-        "split": trial.split,
-        "seed": spec.seed,
-        "env_steps": env_steps,
-        "trial": trial.trial,
-        "task_id": trial.task_id,
-        "task_name": trial.task_name,
-        "task_param": trial.task_param,
-    }
-
-
-def _rows(spec: RunSpec, env_steps: int, results: list[EpisodeResult]) -> list[dict[str, Any]]:
-    rows = []
-    for r in results:
-        base = {**_trial_key(spec, env_steps, r), "episode": r.episode}
-        rows.append({**base, "metric": "return", "value": r.episode_return})
-        rows.append({**base, "metric": "episode_length", "value": float(r.length)})
-        if r.success is not None:
-            rows.append({**base, "metric": "success", "value": r.success})
-    return rows
-
-
-def _trace_rows(spec: RunSpec, env_steps: int, traces: list[TrialTrace]) -> list[dict[str, Any]]:
-    rows = []
-    for trace in traces:
-        base = _trial_key(spec, env_steps, trace)
-        for step, (reward, episode) in enumerate(zip(trace.rewards, trace.episodes, strict=True)):
-            rows.append({**base, "episode": episode, "step": step, "reward": reward})
-    return rows
 
 
 def _save_checkpoint(run_dir: Path, agent: MetaAgent, env_steps: int) -> None:
