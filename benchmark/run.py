@@ -1,6 +1,6 @@
 """One run: (method, suite, seed, profile) -> meta-training with evaluations on a fixed grid -> run folder.
 
-Data flow (DESIGN.md): build the seeded suite, construct the agent from the registry, drive its
+Data flow: build the seeded suite, construct the agent from the registry, drive its
 ``meta_train`` generator while the harness counts env_steps, evaluate with the shared protocol whenever a
 grid point is crossed, append the rows to ``metrics.csv`` (and every step's reward to ``traces.csv`` at the
 recorded points), and keep ``manifest.json`` and ``checkpoint.pt`` up to date. ``run_id`` derives from the

@@ -32,7 +32,7 @@ from benchmark.executors import ExecutorOptions, StopEscalation, check_local_dev
 from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
 from benchmark.run import RunRequest
 
-# One run per core: BLAS and torch in every worker stay on one thread (DESIGN.md "Distribution").
+# One run per core: BLAS and torch in every worker stay on one thread.
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 

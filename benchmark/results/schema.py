@@ -1,4 +1,4 @@
-"""The one results table every run writes and every figure reads (DESIGN.md, "Results schema").
+"""The one results table every run writes and every figure reads.
 
 Long (tidy) format, one row per measured value::
 
