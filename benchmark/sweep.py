@@ -1,7 +1,7 @@
 """A sweep: the grid methods x suites x seeds of a profile, carried out run by run by an executor.
 
 Executors (:mod:`benchmark.executors`): ``serial`` (in this process), ``local`` (one process per run, as
-many at once as ``--workers``; torch pinned to one thread per run, DESIGN.md "Distribution") and ``ray``
+many at once as ``--workers``; torch pinned to one thread per run) and ``ray``
 (one Ray task per run on a cluster). Whatever the executor, every run ends in one of :data:`STATUSES`:
 
 - ``completed``: ran to its budget in this sweep; ``skipped``: already completed in the runs folder;

@@ -3,7 +3,7 @@
 A suite is plain data plus one environment factory (composition, not inheritance): every suite module
 builds a :class:`Suite` with a ``build_<name>(seed)`` function, and ``benchmark.suites`` registers it.
 
-Words (DESIGN.md): a *task* is one member of a suite (one target velocity, one Meta-World goal);
+Words: a *task* is one member of a suite (one target velocity, one Meta-World goal);
 tasks are keyed by their index inside their *split* (``meta_train``, ``meta_test``, ``ood``).
 """
 
