@@ -17,18 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import stats
+from analysis.figures.registry import FIGURE_NAMES
 from benchmark.errors import BenchmarkError
 from benchmark.results.schema import read_table
 
-FIGURE_NAMES = (
-    "sample_efficiency",
-    "online_adaptation",
-    "fast_adaptation",
-    "ood",
-    "per_class",
-    "paired",
-    "aggregates",
-)
 DEFAULT_RESULTS = Path("results/results.parquet")
 REFERENCE_RESULTS = Path("results/reference/quick.parquet")
 """The committed results of real runs, drawn when no local table exists (a fresh clone)."""
@@ -131,7 +123,7 @@ def run(
     # Imported here so that ``--help`` answers without loading matplotlib.
     from analysis import provenance, tables
     from analysis import report as report_module
-    from analysis.figures import FIGURES, online_adaptation
+    from analysis.figures import registry
 
     if reps < 1:
         raise BenchmarkError(f"--reps must be at least 1, got {reps}")
@@ -146,10 +138,12 @@ def run(
     out_dir = Path(out)
     written: list[Path] = []
     for name in figures:
-        if name == "online_adaptation":
-            written += online_adaptation.make(read_traces(trace_path), out_dir, pdf=pdf)
+        entry = registry.figure(name)
+        builder = entry.load()
+        if entry.reads == "traces":
+            written += builder(read_traces(trace_path), out_dir, pdf=pdf)
         else:
-            written += FIGURES[name](df, out_dir, seed=seed, reps=reps, pdf=pdf)
+            written += builder(df, out_dir, seed=seed, reps=reps, pdf=pdf)
     if report:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         source = f"`{path.as_posix()}` ({len(raw)} rows, sha256 {digest}…)"

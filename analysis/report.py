@@ -14,76 +14,11 @@ import pandas as pd
 
 from analysis import references as references_module
 from analysis import stats, tables
-from analysis.figures import aggregates, paired
+from analysis.figures import aggregates, paired, registry
 from analysis.figures._common import interval_name, mean_over_runs
 from analysis.style import format_steps, method_order, method_styles, suite_order, write_csv
 
 NAME = "report"
-
-FIGURES: tuple[tuple[str, str, str], ...] = (
-    (
-        "sample_efficiency",
-        "Sample efficiency",
-        "Meta-test score against environment steps: mean over runs, 95 % Student-t band over runs (no band "
-        "from one run); the random policy is the horizontal reference (the mean of all its evaluations).",
-    ),
-    (
-        "ood_sample_efficiency",
-        "OOD sample efficiency",
-        "Score on the ood tasks against training environment steps (the paper's OOD curve), beside the "
-        "meta-test curve of the same suite.",
-    ),
-    (
-        "online_adaptation",
-        "Online adaptation",
-        "Reward at every step of a meta-test trial at the final evaluation point, from the traces table: "
-        "mean over runs of the mean over trials, 95 % Student-t band over runs; dotted lines mark episode "
-        "starts.",
-    ),
-    (
-        "fast_adaptation",
-        "Score per episode of a trial",
-        "Meta-test score in each episode of a trial at the common final point. A rise over the episodes is "
-        "adaptation across episodes, possible only for methods that carry memory from one episode to the "
-        "next (see the table of methods above).",
-    ),
-    (
-        "ood",
-        "Out of distribution",
-        "Final score minus the random policy's on the same task (same seed, split and goal) against the task "
-        "parameter, meta-test (open markers) and ood (filled) tasks; the meta-train range is shaded.",
-    ),
-    (
-        "per_class_success",
-        "Success per task class",
-        "ML10/ML45 success rate per task class at the common final point, pooled over runs, with exact "
-        "Clopper-Pearson intervals in the CSV.",
-    ),
-    (
-        "paired_differences",
-        "Paired differences",
-        "Each method's final score minus TrMRL's and minus random's, seed by seed (dots), with the 95 % "
-        "Student-t interval over paired seeds (bar).",
-    ),
-    (
-        "aggregates",
-        "Aggregate metrics",
-        "Median, IQM, mean and optimality gap of normalised final scores (0 = random, 1 = the fixed upper "
-        "reference) over the aggregated suites, 95 % small-sample-corrected stratified-bootstrap intervals.",
-    ),
-    (
-        "probability_of_improvement",
-        "Probability of improvement",
-        "Fraction of paired (suite, seed) comparisons in which TrMRL beats the other method (ties 1/2), "
-        "with exact Clopper-Pearson intervals.",
-    ),
-    (
-        "performance_profiles",
-        "Performance profiles",
-        "Fraction of (run, suite) normalised final scores above each threshold (a step function), with "
-        "exact Clopper-Pearson bands.",
-    ),
-)
 
 
 def final_numbers(df: tables.Table) -> pd.DataFrame:
@@ -369,7 +304,8 @@ def make(
         "## Figures",
         "",
     ]
-    for name, title, caption in FIGURES:
+    for output in registry.outputs():
+        name, title, caption = output.file, output.title, output.caption
         lines += [f"### {title}", ""]
         if (out_dir / f"{name}.png").exists():
             lines += [f"![{title}]({name}.png)", "", f"{caption} Numbers: [`{name}.csv`]({name}.csv).", ""]
@@ -381,4 +317,4 @@ def make(
     return [path, write_csv(numbers, out_dir, "final_numbers", ["suite", "method"])]
 
 
-__all__ = ["FIGURES", "final_numbers", "interval_name", "make"]
+__all__ = ["final_numbers", "interval_name", "make"]

@@ -1,0 +1,187 @@
+"""The figure registry: one entry per figure builder, its input, the files it writes and their captions.
+
+Everything that lists figures reads this: the CLI (names, the builder and its input), the report (the order,
+titles and captions of the files). Torch- and matplotlib-free, so ``python -m analysis --help`` stays fast;
+builders are imported when drawn. Adding a figure: its module (``make(...)``) and one entry here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file stem a builder writes (``.png``, ``.pdf``, ``.csv``), with its report title and caption."""
+
+    file: str
+    title: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure builder: ``name`` on the command line, ``builder`` as ``"module:function"``, what it reads
+    (the score table, or the traces table beside it), and the outputs it writes, in report order."""
+
+    name: str
+    builder: str
+    reads: Literal["scores", "traces"]
+    outputs: tuple[Output, ...]
+
+    def load(self) -> Callable[..., Any]:
+        module_name, function_name = self.builder.split(":")
+        return getattr(importlib.import_module(module_name), function_name)  # type: ignore[no-any-return]
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure(
+        "sample_efficiency",
+        "analysis.figures.sample_efficiency:make",
+        "scores",
+        (
+            Output(
+                "sample_efficiency",
+                "Sample efficiency",
+                (
+                    "Meta-test score against environment steps: mean over runs, 95 % Student-t band over "
+                    "runs (no band from one run); the random policy is the horizontal reference (the mean"
+                    " of all its evaluations)."
+                ),
+            ),
+            Output(
+                "ood_sample_efficiency",
+                "OOD sample efficiency",
+                (
+                    "Score on the ood tasks against training environment steps (the paper's OOD curve), "
+                    "beside the meta-test curve of the same suite."
+                ),
+            ),
+        ),
+    ),
+    Figure(
+        "online_adaptation",
+        "analysis.figures.online_adaptation:make",
+        "traces",
+        (
+            Output(
+                "online_adaptation",
+                "Online adaptation",
+                (
+                    "Reward at every step of a meta-test trial at the final evaluation point, from the "
+                    "traces table: mean over runs of the mean over trials, 95 % Student-t band over runs;"
+                    " dotted lines mark episode starts."
+                ),
+            ),
+        ),
+    ),
+    Figure(
+        "fast_adaptation",
+        "analysis.figures.fast_adaptation:make",
+        "scores",
+        (
+            Output(
+                "fast_adaptation",
+                "Score per episode of a trial",
+                (
+                    "Meta-test score in each episode of a trial at the common final point. A rise over "
+                    "the episodes is adaptation across episodes, possible only for methods that carry "
+                    "memory from one episode to the next (see the table of methods above)."
+                ),
+            ),
+        ),
+    ),
+    Figure(
+        "ood",
+        "analysis.figures.ood:make",
+        "scores",
+        (
+            Output(
+                "ood",
+                "Out of distribution",
+                (
+                    "Final score minus the random policy's on the same task (same seed, split and goal) "
+                    "against the task parameter, meta-test (open markers) and ood (filled) tasks; the "
+                    "meta-train range is shaded."
+                ),
+            ),
+        ),
+    ),
+    Figure(
+        "per_class",
+        "analysis.figures.per_class:make",
+        "scores",
+        (
+            Output(
+                "per_class_success",
+                "Success per task class",
+                (
+                    "ML10/ML45 success rate per task class at the common final point, pooled over runs, "
+                    "with exact Clopper-Pearson intervals in the CSV."
+                ),
+            ),
+        ),
+    ),
+    Figure(
+        "paired",
+        "analysis.figures.paired:make",
+        "scores",
+        (
+            Output(
+                "paired_differences",
+                "Paired differences",
+                (
+                    "Each method's final score minus TrMRL's and minus random's, seed by seed (dots), "
+                    "with the 95 % Student-t interval over paired seeds (bar)."
+                ),
+            ),
+        ),
+    ),
+    Figure(
+        "aggregates",
+        "analysis.figures.aggregates:make",
+        "scores",
+        (
+            Output(
+                "aggregates",
+                "Aggregate metrics",
+                (
+                    "Median, IQM, mean and optimality gap of normalised final scores (0 = random, 1 = the"
+                    " fixed upper reference) over the aggregated suites, 95 % small-sample-corrected "
+                    "stratified-bootstrap intervals."
+                ),
+            ),
+            Output(
+                "probability_of_improvement",
+                "Probability of improvement",
+                (
+                    "Fraction of paired (suite, seed) comparisons in which TrMRL beats the other method "
+                    "(ties 1/2), with exact Clopper-Pearson intervals."
+                ),
+            ),
+            Output(
+                "performance_profiles",
+                "Performance profiles",
+                (
+                    "Fraction of (run, suite) normalised final scores above each threshold (a step "
+                    "function), with exact Clopper-Pearson bands."
+                ),
+            ),
+        ),
+    ),
+)
+"""Every figure, in report order."""
+
+FIGURE_NAMES: tuple[str, ...] = tuple(figure.name for figure in FIGURES)
+
+
+def outputs() -> tuple[Output, ...]:
+    """Every file the figures write, in report order."""
+    return tuple(output for figure in FIGURES for output in figure.outputs)
+
+
+def figure(name: str) -> Figure:
+    return next(f for f in FIGURES if f.name == name)
