@@ -20,8 +20,9 @@ The table may or may not carry the columns ``trial`` (0-based index of the evalu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeAlias
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,16 @@ class ScoreTable:
     """
 
     rows: pd.DataFrame
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """results computed from these rows once and shared by every figure and the report
+    (:meth:`derive`)"""
+
+    def derive(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked for, the same object after (e.g. the aggregates'
+        bootstrap, which the aggregate figures and the report both read)."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
 
 
 Table: TypeAlias = pd.DataFrame | ScoreTable

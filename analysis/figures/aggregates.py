@@ -139,7 +139,27 @@ def compute(
     reference: str = REFERENCE,
     refs: dict[str, references_module.Reference] | None = None,
 ) -> Aggregates:
-    """All numbers of the three aggregate figures (bootstraps seeded per method and metric)."""
+    """All numbers of the three aggregate figures (bootstraps seeded per method and metric).
+
+    Computed once per score table, seed, reps and reference (:meth:`analysis.tables.ScoreTable.derive`): the
+    figures and the report read the same bootstrap. Explicit ``refs`` are not cached.
+    """
+    table = tables.score_table(df)
+    if refs is not None:
+        return _compute(table, seed, reps, reference, refs)
+    result: Aggregates = table.derive(
+        ("aggregates", seed, reps, reference), lambda: _compute(table, seed, reps, reference, None)
+    )
+    return result
+
+
+def _compute(
+    df: tables.Table,
+    seed: int,
+    reps: int,
+    reference: str,
+    refs: dict[str, references_module.Reference] | None,
+) -> Aggregates:
     scores, status, methods, suites = normalized_final_scores(df, refs)
     aggregate_rows, poi_rows, profile_rows = [], [], []
     if suites:

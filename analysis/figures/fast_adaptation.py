@@ -22,7 +22,7 @@ from analysis.style import plot_style, save_figure, write_csv
 NAME = "fast_adaptation"
 
 
-def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS) -> pd.DataFrame:
+def compute(df: tables.Table) -> pd.DataFrame:
     """The plotted numbers: ``suite, score, method, episode, env_steps, n_runs, mean, ci_low, ci_high,
     interval`` (``env_steps``: the common final point the runs are compared at)."""
     table = tables.score_table(df)

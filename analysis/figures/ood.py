@@ -122,7 +122,7 @@ def train_ranges(df: tables.Table, suites: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["suite", "low", "high", "source"])
 
 
-def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS) -> pd.DataFrame:
+def compute(df: tables.Table) -> pd.DataFrame:
     """The plotted numbers: ``suite, score, relative_to, split, method, param, param_low, param_high,
     env_steps, n_runs, n_tasks, mean, ci_low, ci_high, interval``.
 

@@ -43,7 +43,7 @@ OOD_NAME = "ood_sample_efficiency"
 SPLITS = ("meta_test", "ood")
 
 
-def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS, split: str = "meta_test"):
+def compute(df: tables.Table, *, split: str = "meta_test"):
     """The plotted numbers: ``suite, split, score, method, env_steps, n_runs, mean, ci_low, ci_high,
     interval`` (``seed`` and ``reps`` are unused: Student-t intervals need no resampling)."""
     scores = tables.evaluation_scores(tables.score_table(df), split)

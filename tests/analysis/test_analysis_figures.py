@@ -194,8 +194,8 @@ def test_aggregates_normalize_by_fixed_references(built):
 
 def test_adding_a_method_leaves_other_intervals_unchanged(synthetic_table):
     without = synthetic_table[synthetic_table["method"] != "my_agent"].reset_index(drop=True)
-    a = sample_efficiency.compute(synthetic_table, seed=0, reps=REPS)
-    b = sample_efficiency.compute(without, seed=0, reps=REPS)
+    a = sample_efficiency.compute(synthetic_table)
+    b = sample_efficiency.compute(without)
     a = a[a["method"] != "my_agent"].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
 
@@ -251,3 +251,17 @@ def test_a_malformed_table_is_a_clear_error(synthetic_table, tmp_path):
     unknown_split.loc[0, "split"] = "validation"
     with pytest.raises(ResultsSchemaError, match="unknown split"):
         tables.score_table(unknown_split)
+
+
+def test_the_aggregates_bootstrap_runs_once_for_the_figures_and_the_report(
+    synthetic_table, tmp_path, monkeypatch
+):
+    calls = []
+    real = aggregates._compute
+    monkeypatch.setattr(aggregates, "_compute", lambda *a, **k: calls.append(1) or real(*a, **k))
+    table = tables.score_table(synthetic_table)
+    aggregates.make(table, tmp_path, seed=0, reps=REPS, pdf=False)
+    report.make(table, tmp_path, seed=0, reps=REPS)
+    assert len(calls) == 1
+    aggregates.make(table, tmp_path, seed=1, reps=REPS, pdf=False)  # another seed is another bootstrap
+    assert len(calls) == 2
