@@ -65,14 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_non_negative_int, default=0, help="run seed (default 0)")
     run.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILES)} (default smoke)")
     run.add_argument("--budget", type=_positive_int, help="meta-training env steps (default: the profile's)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field of the method's config (repeatable)",
-    )
+    _add_set_option(run)
     run.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="where run folders go")
     run.add_argument("--force", action="store_true", help="re-run even if this run already completed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -121,14 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument(
         "--tier", default="paper", help=f"one of: {', '.join(CONFIG_TIERS)} (default paper: the original's)"
     )
-    config.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field, as run --set does (repeatable)",
-    )
+    _add_set_option(config)
     config.add_argument("--json", action="store_true", help="print JSON (value and source per field)")
 
     results = verbs.add_parser("results", help="merge completed runs into one validated parquet table")
@@ -136,6 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--out", type=Path, default=DEFAULT_RUNS_DIR.parent / "results.parquet")
     results.add_argument("--include-incomplete", action="store_true", help="also merge running/failed runs")
     return parser
+
+
+def _add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the method's config (repeatable; typed and checked)",
+    )
 
 
 def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:

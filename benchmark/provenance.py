@@ -129,11 +129,16 @@ class ConfigRecord(Mapping[str, Entry]):
 
     def read_from(self, source: Source, **values: tuple[Any, int | str]) -> ConfigRecord:
         """This record with ``values`` (``name=(value, lines)``) read from ``source``: a configuration file
-        that overrides the defaults (oyster's per-environment JSONs, a launcher's arguments)."""
-        unknown = set(values) - set(self._entries)
-        if unknown:
-            raise KeyError(f"no such fields: {sorted(unknown)}")
+        that overrides or completes the defaults (oyster's per-environment JSONs, a launcher's arguments,
+        which also pass what the algorithm has no default for)."""
         return self | {name: source.cite(value, lines) for name, (value, lines) in values.items()}
+
+    def in_field_order(self, config_class: type) -> ConfigRecord:
+        """The same entries in the order of ``config_class``'s fields, as ``benchmark config`` prints them
+        (an entry that is no field stays, last, for :meth:`build` to refuse)."""
+        names = [f.name for f in dataclasses.fields(config_class)]
+        ordered = {name: self._entries[name] for name in names if name in self._entries}
+        return ConfigRecord({**ordered, **self._entries})
 
     def scaled(self, reason: str, **values: Any) -> ConfigRecord:
         """This record with ``values`` replaced, each a :class:`Deviation` for ``reason`` from the entry it
@@ -199,7 +204,7 @@ def check_record_matches(record_: ConfigRecord, config: Any) -> list[str]:
     """The fields where ``config`` does not hold the record's value (empty when the two agree)."""
     problems = []
     fields = [f.name for f in dataclasses.fields(config)]
-    if list(record_) != fields and set(record_) != set(fields):
+    if set(record_) != set(fields):
         problems.append(f"record fields {sorted(set(record_) ^ set(fields))} do not match the config's")
     for name in fields:
         if name in record_ and _normalise(getattr(config, name)) != _normalise(record_[name].value):

@@ -41,7 +41,7 @@ def _row(line: int, launcher_defaults: dict[str, Any], values: dict[str, Any]) -
         **launcher_defaults,
         **{name: _README.cite(value, line) for name, value in values.items()},
     }
-    return ConfigRecord({f: entries[f] for f in TrMRLConfig.__dataclass_fields__})
+    return ConfigRecord(entries).in_field_order(TrMRLConfig)
 
 
 _HALFCHEETAH_DEFAULTS = {

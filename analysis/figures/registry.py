@@ -184,4 +184,8 @@ def outputs() -> tuple[Output, ...]:
 
 
 def figure(name: str) -> Figure:
-    return next(f for f in FIGURES if f.name == name)
+    """The registry entry called ``name``; ``KeyError`` naming the known figures otherwise."""
+    for entry in FIGURES:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"unknown figure {name!r}; known figures: {', '.join(FIGURE_NAMES)}")

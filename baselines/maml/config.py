@@ -14,7 +14,8 @@ from benchmark.suites import SUITES
 
 @dataclass(frozen=True, kw_only=True)
 class MAMLConfig:
-    """MAML-TRPO (defaults: ProMP's ``maml_run_mujoco.py``, the locomotion configuration)."""
+    """MAML-TRPO. The field defaults only make a bare ``MAMLConfig()`` valid (ProMP's values mostly, but no
+    action scaling and garage's CG damping); every run takes its values from the provenance records."""
 
     # --- policy (ProMP MetaGaussianMLPPolicy) ---
     hidden_sizes: tuple[int, ...] = (64, 64)

@@ -14,7 +14,7 @@ field here.
 
 from __future__ import annotations
 
-from baselines.maml.config import MAMLConfig, check_config_for_suite
+from baselines.maml.config import MAMLConfig
 from benchmark.originals import GARAGE_PR_2287, PROMP
 from benchmark.profiles import check_config_tier
 from benchmark.provenance import ConfigRecord, record
@@ -171,5 +171,4 @@ def config_record(suite: str, tier: str) -> ConfigRecord:
 def default_config(suite: str, tier: str) -> MAMLConfig:
     """The configuration a run of MAML on ``suite`` at ``tier`` takes: :func:`config_record`, built."""
     config: MAMLConfig = config_record(suite, tier).build(MAMLConfig)
-    check_config_for_suite(config, suite)
     return config

@@ -1,6 +1,7 @@
 """PEARL's configuration: one frozen dataclass. The values per suite and tier, each with its source (oyster's
 ``configs/`` for locomotion and point-nav, garage PR #2287's launchers for Meta-World), are in
-:mod:`baselines.pearl.provenance`; the defaults below are oyster's cheetah-vel configuration.
+:mod:`baselines.pearl.provenance`. The field defaults only make a bare ``PEARLConfig()`` valid (mostly
+oyster's ``default.py``); every run takes its values from the records.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 from baselines.pearl.config import PEARLConfig
 from benchmark.originals import GARAGE_PR_2287, OYSTER
 from benchmark.profiles import check_config_tier
-from benchmark.provenance import ConfigRecord, deviate, record
+from benchmark.provenance import ConfigRecord, record
 from benchmark.suites import SUITES, check_suite_name
 
 _DEFAULT_PY = OYSTER.file("configs/default.py")
@@ -128,11 +128,9 @@ _DEAD_REGULARISER = (
     "nominal 1e-3 (pearl.py:117-118), but the loss is computed on the policy's detached numpy outputs "
     "(context_conditioned_policy.py:191-192), so the weight that ran is 0"
 )
+# The defaults of PEARL.__init__; latent_dim, the network sizes and num_train_tasks have none (each launcher
+# passes them).
 GARAGE_DEFAULTS = record(
-    latent_dim=_PEARL_PY.cite(7, 107),  # every launcher passes its own; replaced below
-    hidden_sizes=_PEARL_PY.cite((300, 300, 300), 107),
-    encoder_hidden_sizes=_PEARL_PY.cite((200, 200, 200), 108),
-    num_train_tasks=_PEARL_PY.cite(1, 105),
     num_initial_steps=_PEARL_PY.cite(100, 127),
     num_tasks_sample=_PEARL_PY.cite(100, 128),
     num_steps_prior=_PEARL_PY.cite(100, 129),
@@ -168,7 +166,7 @@ def _garage_launcher(name: str, lines: dict[str, tuple[object, int | str]]) -> C
     launcher = GARAGE_PR_2287.file(f"metaworld_examples/pearl_metaworld_{name}.py")
     # num_steps_per_epoch counts both the collection rounds of an epoch and the gradient steps after each
     # round (pearl.py:292 and 333): one of our iterations is one round, so it takes num_steps_per_epoch steps.
-    launched = GARAGE_DEFAULTS.read_from(launcher, **lines)  # type: ignore[arg-type]
+    launched = GARAGE_DEFAULTS.read_from(launcher, **lines).in_field_order(PEARLConfig)  # type: ignore[arg-type]
     return launched.scaled(_EXPLORATION_IN_A_TRIAL, num_exp_traj_eval=9)
 
 
@@ -318,6 +316,3 @@ def default_config(suite: str, tier: str) -> PEARLConfig:
     """The configuration a run of PEARL on ``suite`` at ``tier`` takes: :func:`config_record`, built."""
     config: PEARLConfig = config_record(suite, tier).build(PEARLConfig)
     return config
-
-
-__all__ = ["config_record", "default_config", "deviate"]

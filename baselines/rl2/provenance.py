@@ -112,7 +112,7 @@ def _garage_launcher(name: str, lines: dict[str, int | str]) -> ConfigRecord:
         bootstrap_trial_end=GARAGE_PR_2287.file("src/garage/tf/algos/npo.py").cite(False, "366-372"),
         **{name_: launcher.cite(value, lines[name_]) for name_, value in values.items()},
     )
-    ordered = ConfigRecord({f: launched[f] for f in PROMP_LOCOMOTION})
+    ordered = launched.in_field_order(RL2Config)
     return ordered.differs_in_meaning(_ENTROPY, "ent_coef").differs_in_meaning(
         _REWARD_NORM, "normalize_reward"
     )

@@ -33,6 +33,7 @@ def test_every_value_has_a_source_or_a_reason_and_is_what_runs(method: str) -> N
             fields = [f.name for f in dataclasses.fields(config)]
             assert list(record) == fields, (method, suite, tier, "record fields out of order or missing")
             assert check_record_matches(record, config) == [], (method, suite, tier)
+            agent_class.validate_config(config, suite)  # what the harness checks on every run
             for name, entry in record.items():
                 assert isinstance(entry, (Cited, Deviation)), (method, suite, tier, name)
                 if isinstance(entry, Deviation):
