@@ -406,7 +406,8 @@ class AgentBase:
     contract's only base class) and overrides what its method needs.
 
     * :meth:`validate_config`: the checks of a config that need the suite (the harness calls it on every
-      resolved config, after ``--set``); field ranges belong in the config's ``__post_init__``.
+      resolved config, after ``--set``, once every field passed its declared range,
+      :func:`benchmark.constraints.check_config`).
     * :meth:`default_exploration_episodes`: the evaluation trial's exploration episodes E.
     * :attr:`last_stats`: numbers about the latest training iteration, logged to ``progress.csv``.
     * ``state_dict(include_buffers=...)``: an agent with replay buffers leaves them out of the evaluation

@@ -37,11 +37,12 @@ import torch
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 
 from agents.common.schedules import StepDecay
-from agents.trmrl.config import TrMRLConfig, validate_for_suite
+from agents.trmrl.config import TrMRLConfig
 from agents.trmrl.networks import TransformerPolicy, ValueFunction, WorkingMemory
 from agents.trmrl.ppo import Batch, PPOUpdate, steps_per_epoch
 from agents.trmrl.provenance import config_record, default_config
 from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.constraints import check_meta_batch_covers_classes
 from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
 
@@ -72,7 +73,6 @@ class TrMRLAgent(AgentBase):
     Config: ClassVar[type] = TrMRLConfig
 
     def __init__(self, config: TrMRLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
-        config.validate()
         self.config = config
         self.spec = spec
         self.seed = seed
@@ -156,8 +156,8 @@ class TrMRLAgent(AgentBase):
 
     @classmethod
     def validate_config(cls, config: TrMRLConfig, suite: str) -> None:
-        """Raise ``ValueError`` for a config out of range or unfit for ``suite`` (the harness calls it)."""
-        validate_for_suite(config, suite)
+        """A Meta-World meta-batch covers every training class equally (garage's ``MetaWorldTaskSampler``)."""
+        check_meta_batch_covers_classes(config.meta_batch_size, suite)
 
     # ------------------------------------------------------------------ acting
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.constraints import checked, integer, number, optional
 from benchmark.profiles import check_config_tier
 from benchmark.provenance import ConfigRecord, ours
 from benchmark.suites import check_suite_name
@@ -22,23 +23,18 @@ from benchmark.suites import check_suite_name
 
 @dataclass(frozen=True, kw_only=True)
 class TemplateConfig:
-    """Every hyperparameter, with the paper's value as default and a one-line docstring under each field."""
+    """Every hyperparameter, with the paper's value as default and a one-line docstring under each field.
 
-    meta_batch_size: int = 4
+    YOUR METHOD: declare each field's range once, ``checked(default, check)`` with a check of
+    :mod:`benchmark.constraints`; relations between fields go in a ``relations`` class attribute. The harness
+    refuses an out-of-range value (``--set``) with a one-line error before anything runs."""
+
+    meta_batch_size: int = checked(4, integer(at_least=1))
     """trials collected per iteration"""
-    episodes_per_trial: int | None = None
+    episodes_per_trial: int | None = checked(None, optional(integer(at_least=1)))
     """episodes per meta-training trial (None: the suite's default)"""
-    init_std: float = 0.5
+    init_std: float = checked(0.5, number(above=0))
     """standard deviation of the exploration noise"""
-
-    def __post_init__(self) -> None:
-        # YOUR METHOD: refuse every out-of-range value here, one line each (the CLI exits 2 on it).
-        if self.meta_batch_size < 1:
-            raise ValueError(f"meta_batch_size must be >= 1, got {self.meta_batch_size}")
-        if self.episodes_per_trial is not None and self.episodes_per_trial < 1:
-            raise ValueError(f"episodes_per_trial must be >= 1 or None, got {self.episodes_per_trial}")
-        if not self.init_std > 0:
-            raise ValueError(f"init_std must be > 0, got {self.init_std}")
 
 
 class TemplateAgent(AgentBase):

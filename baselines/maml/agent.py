@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from baselines.maml.baseline import task_advantages
-from baselines.maml.config import MAMLConfig, check_config_for_suite
+from baselines.maml.config import MAMLConfig
 from baselines.maml.inner import TaskBatch, adapt, masked_task_mean
 from baselines.maml.policy import (
     Outputs,
@@ -52,6 +52,7 @@ from baselines.maml.provenance import config_record as _config_record
 from baselines.maml.provenance import default_config as _default_config
 from baselines.maml.trpo import backtracking_line_search, flatten, natural_step, unflatten
 from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
+from benchmark.constraints import check_meta_batch_covers_classes
 from benchmark.provenance import ConfigRecord
 from benchmark.trial import TrialBatch
 
@@ -90,7 +91,6 @@ class MAMLAgent(AgentBase):
     Config: ClassVar[type] = MAMLConfig
 
     def __init__(self, config: MAMLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
-        check_config_for_suite(config, spec.suite)
         self.config = config
         self.spec = spec
         self.runtime = runtime or Runtime()
@@ -138,7 +138,7 @@ class MAMLAgent(AgentBase):
     def validate_config(cls, config: MAMLConfig, suite: str) -> None:
         """A Meta-World meta-batch covers every training class equally (the harness's task sampler cycles
         through them)."""
-        check_config_for_suite(config, suite)
+        check_meta_batch_covers_classes(config.meta_batch_size, suite)
 
     @classmethod
     def default_exploration_episodes(cls, suite: str) -> int:

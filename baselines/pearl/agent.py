@@ -87,7 +87,6 @@ class PEARLAgent(AgentBase):
     Config: ClassVar[type] = PEARLConfig
 
     def __init__(self, config: PEARLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
-        config.validate()
         self.config = config
         self.spec = spec
         self.seed = seed
@@ -125,11 +124,6 @@ class PEARLAgent(AgentBase):
     @classmethod
     def config_record(cls, suite: str, tier: str) -> ConfigRecord:
         return _config_record(suite, tier)
-
-    @classmethod
-    def validate_config(cls, config: PEARLConfig, suite: str) -> None:
-        """Raise ``ValueError`` for a config out of range (the harness calls it)."""
-        config.validate()
 
     @classmethod
     def default_exploration_episodes(cls, suite: str) -> int:

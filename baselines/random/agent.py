@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan
+from benchmark.constraints import checked, integer
 from benchmark.profiles import check_config_tier
 from benchmark.provenance import ConfigRecord, ours
 from benchmark.suites import check_suite_name
@@ -18,12 +19,8 @@ from benchmark.suites import check_suite_name
 class RandomConfig:
     """Configuration of the random agent."""
 
-    num_trials: int = 4
+    num_trials: int = checked(4, integer(at_least=1))
     """one-episode trials stepped together during meta-training (one yield per finished batch)"""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.num_trials, int) or self.num_trials < 1:
-            raise ValueError(f"num_trials must be a positive integer, got {self.num_trials!r}")
 
 
 class RandomAgent(AgentBase):

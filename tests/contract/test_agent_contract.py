@@ -266,6 +266,25 @@ def test_training_resumed_from_a_checkpoint_continues_the_uninterrupted_run(meth
     assert_same_state(uninterrupted.state_dict(), resumed.state_dict())
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_every_config_field_declares_its_range_and_refuses_a_value_of_the_wrong_kind(method):
+    """Ranges are declared once per field (benchmark.constraints) and checked by the harness; a field with
+    no check, or one that accepts anything, would let a bad --set reach training."""
+    import dataclasses
+
+    from benchmark.constraints import check_config, field_check
+
+    factory = factory_of(method)
+    config = factory.default_config("point-nav", "smoke")
+    for field in dataclasses.fields(config):
+        assert field_check(field) is not None, f"{method}: {field.name} declares no range"
+        with pytest.raises(ValueError, match=rf"\.{field.name} must be"):
+            check_config(dataclasses.replace(config, **{field.name: "not-a-value"}))
+    for suite in ("point-nav", "halfcheetah-vel", "ant-dir", "ml1-push", "ml10", "ml45"):
+        for tier in ("smoke", "quick", "paper"):
+            check_config(factory.default_config(suite, tier))
+
+
 @pytest.mark.parametrize("method", sorted(registry.METHODS))
 def test_every_numeric_config_field_refuses_nan_and_a_negative_value_at_resolution(method):
     """Issue #11, point 5: bad values fail when the run is resolved, before anything is written."""

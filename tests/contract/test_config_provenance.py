@@ -13,6 +13,7 @@ import pytest
 
 from benchmark import deviations, originals
 from benchmark.cli import main
+from benchmark.constraints import check_config
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import CONFIG_TIERS
 from benchmark.provenance import Cited, ConfigRecord, Deviation, check_record_matches, ours
@@ -33,7 +34,8 @@ def test_every_value_has_a_source_or_a_reason_and_is_what_runs(method: str) -> N
             fields = [f.name for f in dataclasses.fields(config)]
             assert list(record) == fields, (method, suite, tier, "record fields out of order or missing")
             assert check_record_matches(record, config) == [], (method, suite, tier)
-            agent_class.validate_config(config, suite)  # what the harness checks on every run
+            check_config(config)  # what the harness checks on every run
+            agent_class.validate_config(config, suite)
             for name, entry in record.items():
                 assert isinstance(entry, (Cited, Deviation)), (method, suite, tier, name)
                 if isinstance(entry, Deviation):

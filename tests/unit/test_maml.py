@@ -28,6 +28,7 @@ from baselines.maml.policy import (
 from baselines.maml.provenance import default_config
 from baselines.maml.trpo import backtracking_line_search, conjugate_gradient, flatten, natural_step, unflatten
 from benchmark.agent import EnvSpec, Transition, TrialPlan
+from benchmark.constraints import check_config
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.suites import make_suite
 from tests.fakes import train
@@ -412,7 +413,7 @@ def test_log_likelihood_objective_by_hand_and_its_gradient_equals_the_ratios():
 )
 def test_config_rejects_out_of_range_values(bad):
     with pytest.raises(ValueError, match="MAMLConfig"):
-        MAMLConfig(**bad)
+        check_config(MAMLConfig(**bad))
 
 
 SUITE_NAMES = ["point-nav", "halfcheetah-vel", "ant-dir", "ml1-push", "ml10", "ml45"]
@@ -449,10 +450,8 @@ def test_originals_configs():
 
 
 def test_meta_batch_must_cover_the_classes_of_ml10():
-    from baselines.maml.config import check_config_for_suite
-
     with pytest.raises(ValueError, match="multiple of its 10 training classes"):
-        check_config_for_suite(MAMLConfig(meta_batch_size=15), "ml10")
+        MAMLAgent.validate_config(MAMLConfig(meta_batch_size=15), "ml10")
 
 
 # --- the agent --------------------------------------------------------------------------------------------

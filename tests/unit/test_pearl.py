@@ -22,6 +22,7 @@ from baselines.pearl.encoder import (
 from baselines.pearl.provenance import PAPER, default_config
 from baselines.pearl.sac import PEARLLearner, TrainingBatch
 from benchmark.agent import EnvSpec, TrainingContext, Transition, TrialPlan
+from benchmark.constraints import check_config
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.suites import make_suite
 from tests.fakes import reveal
@@ -283,13 +284,13 @@ def test_config_validation_rejects_bad_values():
         {"soft_target_tau": 0.0},
     ):
         with pytest.raises(ValueError, match="PEARLConfig"):
-            PEARLConfig(**bad)  # type: ignore[arg-type]
+            check_config(PEARLConfig(**bad))  # type: ignore[arg-type]
 
 
 def test_every_suite_has_a_config_and_exploration_default():
     for suite in PAPER:
         for profile in ("smoke", "quick", "paper"):
-            default_config(suite, profile).validate()
+            check_config(default_config(suite, profile))
     # oyster configs/*.json: num_exp_traj_eval 2 for every locomotion task, the default 1 for the point robot
     for suite in ("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-goal", "ant-dir-2d"):
         assert PEARLAgent.default_exploration_episodes(suite) == 2, suite

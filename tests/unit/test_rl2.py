@@ -17,6 +17,7 @@ from baselines.rl2.config import RL2Config
 from baselines.rl2.provenance import default_config
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
+from benchmark.constraints import check_config
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.results.store import METRICS_FILE
@@ -267,7 +268,7 @@ def test_quick_and_smoke_configs_are_smaller():
     with pytest.raises(BenchmarkError, match="unknown configuration tier"):
         default_config("point-nav", "huge")
     with pytest.raises(ValueError, match="meta_batch"):
-        RL2Config(meta_batch=0)
+        check_config(RL2Config(meta_batch=0))
 
 
 def test_policy_learns_one_log_std_per_action_dimension():

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from agents.trmrl.agent import TrMRLAgent
-from agents.trmrl.config import TrMRLConfig, validate_for_suite
+from agents.trmrl.config import TrMRLConfig
 from agents.trmrl.provenance import PAPER, default_config
 from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
@@ -213,8 +213,10 @@ def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
     for suite, classes in (("ml10", 10), ("ml45", 45)):
         for profile in ("smoke", "quick", "paper"):
             assert default_config(suite, profile).meta_batch_size % classes == 0, (suite, profile)
-    with pytest.raises(ValueError, match="multiple of the 10 training classes"):
-        validate_for_suite(dataclasses.replace(default_config("ml10", "paper"), meta_batch_size=25), "ml10")
+    with pytest.raises(ValueError, match="multiple of its 10 training classes"):
+        TrMRLAgent.validate_config(
+            dataclasses.replace(default_config("ml10", "paper"), meta_batch_size=25), "ml10"
+        )
     with pytest.raises(BenchmarkError, match="unknown configuration tier 'huge'"):
         default_config("halfcheetah-vel", "huge")
     for config in (default_config(suite, "paper") for suite in PAPER):
