@@ -8,6 +8,7 @@ results file) prints one line ``benchmark: error: ...`` and exits with status 2,
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -16,7 +17,9 @@ from typing import Any
 
 from benchmark.errors import BenchmarkError
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +48,27 @@ def _int_at_least(minimum: int):
 
 _positive_int = _int_at_least(1)
 _non_negative_int = _int_at_least(0)
+
+MAX_SEEDS = 10_000
+"""more seeds than any study runs; a typo such as --seeds 10000000000 is refused, not allocated"""
+
+
+def _seed_count(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds, got {value}")
+    return value
+
+
+def _minutes(text: str) -> float:
+    """An argparse type: a finite number of minutes >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILES)} (default smoke)")
     sweep.add_argument("--methods", nargs="+", help="methods (default: the profile's)")
     sweep.add_argument("--suites", nargs="+", help="suites (default: the profile's)")
-    sweep.add_argument("--seeds", type=int, help="number of seeds (default: the profile's)")
-    sweep.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
-    sweep.add_argument("--budget", type=int, help="override every run's env-step budget")
+    sweep.add_argument("--seeds", type=_seed_count, help="number of seeds (default: the profile's)")
+    sweep.add_argument("--first-seed", type=_non_negative_int, default=0, help="first seed (default 0)")
+    sweep.add_argument("--budget", type=_positive_int, help="override every run's env-step budget")
     sweep.add_argument(
         "--executor",
         default="local",
@@ -155,7 +179,7 @@ def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--checkpoint-minutes",
-        type=float,
+        type=_minutes,
         default=10.0,
         help="write a resume point at least this often (minutes of training; 0: every agent iteration), "
         "besides every evaluation point",
@@ -315,6 +339,16 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as exc:
         print(f"benchmark: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(
+            "benchmark: interrupted; a run keeps its resume point (the same command resumes it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # a full disk, a read-only folder: the run is marked failed and resumable
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"benchmark: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         signal.signal(signal.SIGTERM, previous_handler)  # main() may be called in-process (tests)
 

@@ -81,9 +81,11 @@ def _parse(text: str, hint: Any, key: str) -> Any:
             return text
         if origin in (tuple, list):
             value = json.loads(text)
-            return tuple(value) if origin is tuple else list(value)
+            if not isinstance(value, list):
+                raise ValueError("expected a JSON list such as [64, 64]")
+            return tuple(value) if origin is tuple else value
         return json.loads(text)
-    except (ValueError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
         raise BenchmarkError(f"cannot parse {key}={text!r} as {hint}: {exc}") from None
 
 

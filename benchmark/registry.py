@@ -28,8 +28,18 @@ class MethodEntry:
     overrides: tuple[str, ...] = ()
 
     def load(self) -> AgentFactory:
+        """The agent class; a module that fails to import or lacks the class is a one-line error."""
         module_name, class_name = self.agent.split(":")
-        return getattr(importlib.import_module(module_name), class_name)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # ImportError, or any error the module raises while importing
+            raise BenchmarkError(
+                f"cannot import {module_name} for {self.agent!r} ({type(exc).__name__}: {exc})"
+            ) from None
+        try:
+            return getattr(module, class_name)
+        except AttributeError:
+            raise BenchmarkError(f"{module_name} has no class {class_name!r} ({self.agent!r})") from None
 
 
 METHODS: dict[str, MethodEntry] = {

@@ -10,10 +10,12 @@ resolved configuration, so a finished run is skipped on re-run; the :class:`~ben
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -33,13 +35,13 @@ from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext
 from benchmark.checkpoint import safe_load
 from benchmark.config import config_to_dict, resolve_config
-from benchmark.errors import BenchmarkError, RunLockedError
+from benchmark.errors import BenchmarkError, ResultsSchemaError, RunLockedError
+from benchmark.files import Digest, atomic_write, cut_to, holds_prefix
 from benchmark.profiles import get_profile
 from benchmark.protocol import EvalSettings, TrialTrace, evaluate
 from benchmark.results.rows import metric_rows, step_trace_rows
 from benchmark.results.store import (
     CHECKPOINT_FILE,
-    MANIFEST_FILE,
     METRICS_FILE,
     PROGRESS_FILE,
     RESUME_FILE,
@@ -48,13 +50,12 @@ from benchmark.results.store import (
     ProgressLog,
     TracesWriter,
     read_manifest,
-    truncate_rows,
     write_manifest,
 )
 from benchmark.suites import SUITES, Suite, check_suite_name, make_suite
 
 DEFAULT_CHECKPOINT_MINUTES = 10.0
-RESUME_VERSION = 1
+RESUME_VERSION = 2  # 2: the logs' digests; a version-1 point is set aside
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS_DIR = REPO_ROOT / "results" / "runs"
 RECORDED_PACKAGES = (
@@ -253,18 +254,16 @@ def execute_run(
     run_dir = Path(runs_dir) / spec.run_id
     with RunClaim(Path(runs_dir), spec.run_id):
         resume_state: dict[str, Any] | None = None
-        if (run_dir / MANIFEST_FILE).exists():
-            previous = read_manifest(run_dir)
-            if previous.get("status") == "completed" and not force:
+        if run_dir.exists():
+            previous, problem = _previous_manifest(run_dir)
+            if previous is not None and previous.get("status") == "completed" and not force:
                 return RunOutcome(
-                    spec.run_id, run_dir, "skipped", int(previous.get("env_steps", 0)), 0.0, 0.0
+                    spec.run_id, run_dir, "skipped", int(previous.get("env_steps") or 0), 0.0, 0.0
                 )
-            if not force:
-                resume_state = _usable_resume_state(run_dir, spec, previous)
+            if previous is not None and not force:
+                resume_state, problem = _resume_point(run_dir, spec, previous)
             if resume_state is None:
-                _move_aside(run_dir)
-        elif run_dir.exists():
-            _move_aside(run_dir)
+                _set_aside(run_dir, None if force else problem)
         run = Run(spec, config, run_dir, runtime, checkpoint_minutes, progress, env_workers)
         return run.execute(resume_state)
 
@@ -311,9 +310,16 @@ class Run:
 
     def execute(self, resume_state: dict[str, Any] | None) -> RunOutcome:
         start = time.perf_counter()
+        if resume_state is not None:
+            problem = self._load_resume_point(resume_state)  # touches no file
+            if problem is not None:
+                _set_aside(self.run_dir, problem)
+                resume_state = None
         previous_wall = self._open_manifest(resume_state)
         try:
-            self._assemble(resume_state)
+            if resume_state is None:
+                self._assemble()
+            self._open_logs(resume_state)
             self._train()
             self._finish(previous_wall, start)
         except BaseException as exc:
@@ -324,7 +330,10 @@ class Run:
                 error=f"{type(exc).__name__}: {exc}",
                 wall_s=round(previous_wall + time.perf_counter() - start, 3),
             )
-            write_manifest(self.run_dir, self.manifest)
+            # On a full disk even this write can fail: the manifest then keeps "running", which resumes
+            # the same way (only "completed" is skipped); the original error is the one to report.
+            with contextlib.suppress(OSError):
+                write_manifest(self.run_dir, self.manifest)
             raise
         return RunOutcome(
             self.spec.run_id,
@@ -343,15 +352,20 @@ class Run:
             self.manifest = self._new_manifest()
         else:
             self.manifest = read_manifest(self.run_dir)
-            self.manifest.update(status="running", runtime=dataclasses.asdict(self.runtime))
+            self.manifest["evaluations"] = self.manifest["evaluations"][: int(resume_state["evaluations"])]
+            self.manifest.update(
+                status="running",
+                runtime=dataclasses.asdict(self.runtime),
+                env_steps=resume_state["env_steps"],
+            )
             self.manifest.setdefault("resumed", []).append(
                 {"at_env_steps": resume_state["env_steps"], "time": _now(), "host": socket.gethostname()}
             )
         write_manifest(self.run_dir, self.manifest)
         return float(self.manifest.get("wall_s") or 0.0) if resume_state else 0.0
 
-    def _assemble(self, resume_state: dict[str, Any] | None) -> None:
-        """The suite, the agent, the training context and the run's writers; a resume point loaded."""
+    def _assemble(self) -> None:
+        """The suite, the agent and the training context, freshly seeded; no file is touched."""
         spec = self.spec
         seed_everything(spec.seed)
         self.suite = make_suite(spec.suite, spec.seed)
@@ -361,12 +375,39 @@ class Run:
         self.ctx = TrainingContext(
             self.suite, env_spec, spec.seed, spec.budget_env_steps, self.runtime, env_workers=self.env_workers
         )
+
+    def _load_resume_point(self, state: dict[str, Any]) -> str | None:
+        """Assemble the run's parts and load the resume point into them; why it is unusable, or None.
+
+        Nothing on disk changes here: the files were checked against the point's digests by
+        :func:`_resume_point`, and a state that does not load into a fresh agent (another layout, a bad
+        field) sets the run aside before any file is cut back.
+        """
+        self._assemble()
+        try:
+            self.agent.load_state_dict(state["agent"])
+            self.ctx.load_state_dict(state["context"])
+            restore_global_rngs(state["rngs"])
+        except Exception as exc:  # whatever a foreign state makes load_state_dict raise
+            self.ctx.close()
+            return f"{RESUME_FILE} does not fit the agent ({type(exc).__name__}: {_first_line(exc)})"
+        self.pending = [int(p) for p in state["pending"]]
+        self.train_seconds = float(state["train_seconds"])
+        return None
+
+    def _open_logs(self, resume_state: dict[str, Any] | None) -> None:
+        """The run's writers; when resuming, every log cut back to the bytes the resume point recorded."""
+        spec = self.spec
+        if resume_state is not None:
+            for name, digest in _log_digests(resume_state).items():
+                if (self.run_dir / name).exists():
+                    cut_to(self.run_dir / name, digest.size)
         self.manifest["env_workers"] = self.env_workers
         self.writer = MetricsWriter(self.run_dir / METRICS_FILE)
         self.traces_writer = TracesWriter(self.run_dir / TRACES_FILE) if spec.eval.traces != "none" else None
         self.progress_log = ProgressLog(self.run_dir / PROGRESS_FILE)
         if resume_state is not None:
-            self._resume(resume_state)
+            self.progress_log.rows = int(resume_state["progress_rows"])
         self.bar = _progress_bar(spec, self.progress, initial=min(self.ctx.env_steps, spec.budget_env_steps))
         self._last_resume_point = time.perf_counter()
 
@@ -447,6 +488,8 @@ class Run:
                 "eval_s": round(time.perf_counter() - eval_start, 3),
                 "rows": rows,
                 "trace_rows": trace_rows,
+                "metrics": self.writer.digest.to_json(),
+                "traces": self.traces_writer.digest.to_json() if self.traces_writer is not None else None,
             }
         )
         self.manifest["env_steps"] = ctx.env_steps
@@ -510,55 +553,109 @@ class Run:
             "evaluations": len(self.manifest["evaluations"]),
             "train_seconds": self.train_seconds,
             "progress_rows": self.progress_log.rows,
+            "logs": {name: log.digest.to_json() for name, log in self._logs().items()},
         }
-        tmp = self.run_dir / (RESUME_FILE + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.run_dir / RESUME_FILE)
+        atomic_write(self.run_dir / RESUME_FILE, lambda temporary: torch.save(state, temporary))
         self._last_resume_point = time.perf_counter()
 
-    def _resume(self, state: dict[str, Any]) -> None:
-        """Load a resume point and cut every file back to what it had been when the point was written."""
-        evaluations = self.manifest["evaluations"][: int(state["evaluations"])]
-        self.manifest["evaluations"] = evaluations
-        truncate_rows(self.run_dir / METRICS_FILE, sum(int(e.get("rows", 0)) for e in evaluations))
+    def _logs(self) -> dict[str, MetricsWriter | ProgressLog]:
+        logs: dict[str, MetricsWriter | ProgressLog] = {
+            METRICS_FILE: self.writer,
+            PROGRESS_FILE: self.progress_log,
+        }
         if self.traces_writer is not None:
-            truncate_rows(self.run_dir / TRACES_FILE, sum(int(e.get("trace_rows", 0)) for e in evaluations))
-        truncate_rows(self.run_dir / PROGRESS_FILE, int(state.get("progress_rows", 0)))
-        self.progress_log.rows = int(state.get("progress_rows", 0))
-        self.agent.load_state_dict(state["agent"])
-        self.ctx.load_state_dict(state["context"])
-        restore_global_rngs(state["rngs"])
-        self.pending = [int(p) for p in state["pending"]]
-        self.train_seconds = float(state["train_seconds"])
-        self.manifest["env_steps"] = int(state["env_steps"])
+            logs[TRACES_FILE] = self.traces_writer
+        return logs
 
 
-def _usable_resume_state(run_dir: Path, spec: RunSpec, manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The run's resume point if it exists, loads safely and belongs to this spec; else ``None``."""
+def _previous_manifest(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """An existing run folder's manifest, or why there is none usable."""
+    try:
+        return read_manifest(run_dir), None
+    except ResultsSchemaError as exc:
+        return None, str(exc)
+
+
+def _resume_point(
+    run_dir: Path, spec: RunSpec, manifest: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The run's resume point, if it is one this run can continue from; else ``None`` and the reason.
+
+    Checked here, before anything is written: the file loads safely, belongs to this spec and this
+    version, every field has its type, the manifest still lists the evaluations it counts, and every log
+    (metrics, traces, progress) still starts with exactly the bytes it recorded (size and SHA-256).
+    """
     path = run_dir / RESUME_FILE
-    if not path.exists() or manifest.get("spec") != spec.to_json():
-        return None
+    if not path.exists():
+        return None, f"no {RESUME_FILE}"
+    if manifest.get("spec") != spec.to_json():
+        return None, "its manifest describes another run"
     try:
         state = safe_load(path)
-    except Exception:  # a truncated or foreign file: start again (the old folder is kept aside)
-        return None
-    if (
-        not isinstance(state, dict)
-        or state.get("version") != RESUME_VERSION
-        or state.get("run_id") != spec.run_id
-    ):
-        return None
-    if len(manifest.get("evaluations", [])) < int(state.get("evaluations", 0)):
-        return None
-    return state
+    except Exception as exc:  # a truncated or foreign file: start again (the old folder is kept aside)
+        return None, f"{RESUME_FILE} does not load ({type(exc).__name__})"
+    try:
+        _check_resume_fields(state, spec, manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        return None, f"{RESUME_FILE}: {_first_line(exc)}"
+    for name, digest in _log_digests(state).items():
+        log = run_dir / name
+        if not holds_prefix(log, digest) and not (digest.size == 0 and not log.exists()):
+            return None, f"{name} no longer holds the {digest.size} bytes recorded at the resume point"
+    return state, None
+
+
+def _check_resume_fields(state: Any, spec: RunSpec, manifest: dict[str, Any]) -> None:
+    """Raise ``ValueError``, ``TypeError`` or ``KeyError`` naming the first field of a resume state that is
+    off."""
+    if not isinstance(state, dict):
+        raise TypeError(f"not a mapping but {type(state).__name__}")
+    if state.get("version") != RESUME_VERSION:
+        raise ValueError(f"format version {state.get('version')!r}, this harness writes {RESUME_VERSION}")
+    if state.get("run_id") != spec.run_id:
+        raise ValueError(f"belongs to run {state.get('run_id')!r}")
+    for name in ("env_steps", "evaluations", "progress_rows"):
+        value = state[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    evaluations = manifest.get("evaluations")
+    if not isinstance(evaluations, list) or len(evaluations) < state["evaluations"]:
+        raise ValueError("the manifest lists fewer evaluations than the resume point counts")
+    if not isinstance(state["pending"], list) or not all(isinstance(p, int) for p in state["pending"]):
+        raise ValueError(f"pending must be a list of grid points, got {state['pending']!r}")
+    if not set(state["pending"]) <= set(spec.eval_grid):
+        raise ValueError("pending names points outside the evaluation grid")
+    seconds = state["train_seconds"]
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"train_seconds must be a finite number >= 0, got {seconds!r}")
+    for name in ("agent", "context", "rngs"):
+        if not isinstance(state[name], dict):
+            raise TypeError(f"{name} must be a mapping, got {type(state[name]).__name__}")
+    logs = _log_digests(state)
+    if METRICS_FILE not in logs or PROGRESS_FILE not in logs:
+        raise ValueError("the log digests are incomplete")
+    kept = evaluations[: state["evaluations"]]
+    if kept and kept[-1].get("metrics") != logs[METRICS_FILE].to_json():
+        raise ValueError("its metrics digest differs from the manifest's last evaluation")
+
+
+def _log_digests(state: dict[str, Any]) -> dict[str, Digest]:
+    logs = state["logs"]
+    if not isinstance(logs, dict):
+        raise TypeError(f"logs must be a mapping, got {type(logs).__name__}")
+    return {str(name): Digest.from_json(value) for name, value in logs.items()}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _save_checkpoint(run_dir: Path, agent: MetaAgent, env_steps: int) -> None:
     import torch  # torch.save handles tensors and numpy state alike
 
-    tmp = run_dir / (CHECKPOINT_FILE + ".tmp")
-    torch.save({"env_steps": env_steps, "agent": _evaluation_state(agent)}, tmp)
-    tmp.replace(run_dir / CHECKPOINT_FILE)
+    checkpoint = {"env_steps": env_steps, "agent": _evaluation_state(agent)}
+    atomic_write(run_dir / CHECKPOINT_FILE, lambda temporary: torch.save(checkpoint, temporary))
 
 
 def _evaluation_state(agent: MetaAgent) -> dict[str, Any]:
@@ -616,12 +713,21 @@ class RunClaim:
             self._fd = None
 
 
-def _move_aside(run_dir: Path) -> None:
+def _set_aside(run_dir: Path, reason: str | None) -> Path:
+    """Move a run folder that cannot be continued to ``.incomplete/`` (nothing is deleted) and say why in
+    one line on stderr (``reason`` None: the user asked for it with ``--force``)."""
     graveyard = run_dir.parent / ".incomplete"
     graveyard.mkdir(exist_ok=True)
-    shutil.move(
-        str(run_dir), str(graveyard / f"{run_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
-    )
+    target = graveyard / f"{run_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    shutil.move(str(run_dir), str(target))
+    if reason is not None:
+        print(
+            f"benchmark: {run_dir.name}: cannot resume ({reason}); the folder was moved to {target}, "
+            "starting again",
+            file=sys.stderr,
+            flush=True,
+        )
+    return target
 
 
 def _progress_bar(spec: RunSpec, enabled: bool, initial: int = 0):

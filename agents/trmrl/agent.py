@@ -21,7 +21,7 @@ training).
 
 Batch top-up. garage's ``LocalSampler.obtain_samples`` keeps rolling out trials, worker by worker, until an
 iteration holds at least ``meta_batch × episodes × horizon`` steps; when ants fall early, an iteration holds
-more than ``meta_batch`` trials. :meth:`TrMRLAgent._collect` does the same: after the meta-batch it runs
+more than ``meta_batch`` trials. :meth:`TrMRLAgent.collect` does the same: after the meta-batch it runs
 extra trials on the same tasks, row by row, until the target is reached.
 """
 
@@ -68,6 +68,12 @@ class TrMRLAgent(AgentBase):
         seed: seeds the initialisation, the action noise and the minibatch shuffles.
         runtime: the device the networks live on (noise is drawn on the CPU, so a seed gives the same
             actions on every device up to float error).
+
+    Attributes:
+        memory: the working memory of the trials in progress, one window per row
+            (:class:`~agents.trmrl.networks.WorkingMemory`): ``begin_trial`` and every collected meta-batch
+            start it empty, each action pushes its token, and in faithful mode an episode's first action
+            clears the row first (``RL2Worker.rollout`` calls ``policy.reset_observations()``).
     """
 
     Config: ClassVar[type] = TrMRLConfig
@@ -139,7 +145,7 @@ class TrMRLAgent(AgentBase):
         self._rng = np.random.default_rng([seed, 0x7124])
         self.iteration = 0
         self.last_stats: dict[str, float] = {}
-        self._memory = WorkingMemory(0, config.wm_size, self._token_dim)
+        self.memory = WorkingMemory(0, config.wm_size, self._token_dim)
         self._episode_start = np.zeros(0, dtype=bool)
         # SB3's running statistics, updated only on meta-training tokens (evaluation never changes them).
         self.token_stats = RunningMeanStd(shape=(self._token_dim,)) if config.normalize_tokens else None
@@ -171,19 +177,19 @@ class TrMRLAgent(AgentBase):
         """
         tokens = np.array(tokens, dtype=np.float32)  # a copy: the caller's array stays untouched
         if self.config.memory_scope == "episode" and self._episode_start.any():
-            self._memory.reset(self._episode_start)
+            self.memory.reset(self._episode_start)
             tokens[self._episode_start, self._prev_slots] = 0.0
         if self.token_stats is not None:
             if self._training:
                 self.token_stats.update(tokens[self._rows_active])
             std = np.sqrt(self.token_stats.var) + 1e-8
             tokens = ((tokens - self.token_stats.mean) / std).astype(np.float32)
-        self._memory.push(tokens)
+        self.memory.push(tokens)
         self._episode_start[:] = False
         with torch.no_grad():
             mean_t, log_std_t = self.policy(
-                torch.from_numpy(self._memory.windows).to(self.device),
-                torch.from_numpy(self._memory.index).to(self.device),
+                torch.from_numpy(self.memory.windows).to(self.device),
+                torch.from_numpy(self.memory.index).to(self.device),
             )
             mean, std = mean_t.cpu().numpy(), log_std_t.exp().cpu().numpy()
         sampled = ~row_mask(deterministic, len(mean))
@@ -198,7 +204,7 @@ class TrMRLAgent(AgentBase):
         self._eval_generator.manual_seed(plan.seed)
 
     def _start_trials(self, num_trials: int) -> None:
-        self._memory = WorkingMemory(num_trials, self.config.wm_size, self._token_dim)
+        self.memory = WorkingMemory(num_trials, self.config.wm_size, self._token_dim)
         self._episode_start = np.ones(num_trials, dtype=bool)
 
     def act(self, obs: np.ndarray, deterministic: np.ndarray) -> np.ndarray:
@@ -220,12 +226,22 @@ class TrMRLAgent(AgentBase):
         # No autoreset: every iteration collects complete trials, as RL2Worker did.
         batch = ctx.trial_batch(config.meta_batch_size, config.episodes_per_trial, autoreset=False)
         while True:
-            rollout = self._collect(batch)
-            self.last_stats = {**self.learner(rollout, self._rng), "train_return": self._train_return}
+            rollout, train_return = self.collect(batch)
+            self.last_stats = {**self.learner(rollout, self._rng), "train_return": train_return}
             self.iteration += 1
             yield
 
-    def _collect(self, batch: TrialBatch) -> Batch:
+    def collect(self, batch: TrialBatch) -> tuple[Batch, float]:
+        """Roll out complete trials on ``batch`` (built with ``autoreset=False``) with sampled actions, as
+        garage's ``LocalSampler`` did.
+
+        First one trial per row, then (while the samples number fewer than ``rows × episodes × horizon``)
+        one more trial at a time on the rows' tasks in row order. Updates the token statistics, if any, and
+        draws from the training noise stream; the working memory starts empty.
+
+        Returns:
+            The samples in trial order and the mean return of the episodes they complete (NaN if none).
+        """
         n = len(batch)
         target = n * self.config.episodes_per_trial * self.spec.horizon
         obs, infos = batch.reset()
@@ -239,17 +255,17 @@ class TrMRLAgent(AgentBase):
         while collected < target:
             row = extra % n  # the next worker rolls out another trial of its task (LocalSampler order)
             obs, _ = batch.reset(task_ids=[task_ids[row]], rows=[row])
-            self._memory.reset(np.arange(n) == row)
+            self.memory.reset(np.arange(n) == row)
             self._episode_start[row] = True
             chunks.append(self._run_trials(batch, obs, episode_returns))
             collected += len(chunks[-1].rewards)
             extra += 1
-        self._train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
+        train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
 
         def tensor(field: str) -> torch.Tensor:
             return torch.from_numpy(np.concatenate([getattr(c, field) for c in chunks])).to(self.device)
 
-        return Batch(
+        samples = Batch(
             windows=tensor("windows"),
             index=tensor("index"),
             tokens=tensor("tokens"),
@@ -257,6 +273,7 @@ class TrMRLAgent(AgentBase):
             rewards=np.concatenate([c.rewards for c in chunks]),
             trial_lengths=[length for c in chunks for length in c.trial_lengths],
         )
+        return samples, train_return
 
     def _run_trials(self, batch: TrialBatch, obs: np.ndarray, episode_returns: list[float]) -> _Trials:
         """Step the batch's active rows with sampled actions until their trials end.
@@ -279,8 +296,8 @@ class TrMRLAgent(AgentBase):
             step = batch.step(clipped)
             rows = np.flatnonzero(active)
             rows_seen.append(rows)
-            windows.append(self._memory.windows[rows])  # fancy indexing copies
-            index.append(self._memory.index[rows])
+            windows.append(self.memory.windows[rows])  # fancy indexing copies
+            index.append(self.memory.index[rows])
             actions.append(raw[rows])
             rewards.append(step.reward[rows])
             episode_returns += [float(step.infos[i]["episode_return"]) for i in rows[step.episode_end[rows]]]
@@ -311,7 +328,7 @@ class TrMRLAgent(AgentBase):
             "iteration": self.iteration,
             "action_generator": self._action_generator.get_state(),
             "rng": self._rng.bit_generator.state,
-            "token_stats": None if (stats := self.token_stats) is None else vars(stats).copy(),
+            "token_stats": None if self.token_stats is None else _stats_state(self.token_stats),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -324,4 +341,20 @@ class TrMRLAgent(AgentBase):
         self._action_generator.set_state(state["action_generator"])
         self._rng.bit_generator.state = state["rng"]
         if self.token_stats is not None:
-            vars(self.token_stats).update(state["token_stats"])
+            stats = state["token_stats"]
+            self.token_stats.mean = _as_float64(stats["mean"])
+            self.token_stats.var = _as_float64(stats["var"])
+            self.token_stats.count = float(stats["count"])
+
+
+def _stats_state(stats: RunningMeanStd) -> dict[str, Any]:
+    """Token statistics as tensors: checkpoints load with a plain ``torch.load(weights_only=True)``."""
+    return {
+        "mean": torch.from_numpy(np.array(stats.mean, dtype=np.float64)),
+        "var": torch.from_numpy(np.array(stats.var, dtype=np.float64)),
+        "count": float(stats.count),
+    }
+
+
+def _as_float64(value: Any) -> np.ndarray:
+    return (value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)).astype(np.float64)

@@ -113,7 +113,9 @@ class TemplateAgent(AgentBase):
         pass  # YOUR METHOD: adapt between episodes (MAML inner step, PEARL posterior update)
 
     def state_dict(self, include_buffers: bool = True) -> dict[str, Any]:
-        return {"weights": self.weights.copy(), "rng": self._rng.bit_generator.state}
+        # Tensors and plain Python values only (no numpy arrays): checkpoint.pt then loads with a plain
+        # torch.load(weights_only=True). YOUR METHOD: network.state_dict(), optimizer.state_dict(), ...
+        return {"weights": self.weights.tolist(), "rng": self._rng.bit_generator.state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.weights = np.array(state["weights"], dtype=np.float32)

@@ -78,6 +78,23 @@ def meta_objective(
     return -masked_task_mean(ratio * advantages, mask).mean()
 
 
+def to_env_action(raw: np.ndarray, low: np.ndarray, high: np.ndarray, action_scale: float) -> np.ndarray:
+    """The env's action `(n, act_dim)` for the policy's raw (unclipped) actions ``raw`` and the box
+    ``[low, high]`` (float32).
+
+    ProMP's ``normalize(env)`` (``meta_policy_search/envs/normalized_env.py``): the policy acts in
+    ``[-action_scale, action_scale]^d`` (its ``normalization_scale``), mapped affinely onto the action box and
+    clipped: ``low + (a / scale + 1) (high - low) / 2``, i.e. ``clip(a / scale, -1, 1)`` on our suites, whose
+    boxes are [-1, 1]. With scale 1 (garage: no rescaling) it is clipping alone. The policy keeps ``raw``:
+    its log-probabilities (inner step, meta-update) are of the unscaled action.
+    """
+    low = np.asarray(low, dtype=np.float32)
+    high = np.asarray(high, dtype=np.float32)
+    # No division at scale 1: the arithmetic (and so every result) is what it was before the scale.
+    unit = np.clip(raw if action_scale == 1.0 else raw / action_scale, -1.0, 1.0)
+    return (low + (unit + 1.0) * 0.5 * (high - low)).astype(np.float32)
+
+
 class MAMLAgent(AgentBase):
     """MAML-TRPO baseline: a Gaussian MLP policy meta-learned to improve by one policy-gradient step.
 
@@ -166,15 +183,6 @@ class MAMLAgent(AgentBase):
             action = torch.where(keep_mean, mean, sampled)
         return action.cpu().numpy().astype(np.float32)
 
-    def _to_env(self, raw: np.ndarray) -> np.ndarray:
-        """ProMP's ``normalize(env)`` (``meta_policy_search/envs/normalized_env.py``): the policy acts in
-        ``[-action_scale, action_scale]^d`` (its ``normalization_scale``), mapped affinely onto the action box
-        and clipped: ``low + (a / scale + 1) (high - low) / 2``, i.e. ``clip(a / scale, -1, 1)`` on our
-        suites, whose boxes are [-1, 1]. With scale 1 (garage: no rescaling) it is clipping alone."""
-        # No division at scale 1: the arithmetic (and so every result) is what it was before the scale.
-        unit = np.clip(raw if self.config.action_scale == 1.0 else raw / self.config.action_scale, -1.0, 1.0)
-        return (self._low + (unit + 1.0) * 0.5 * (self._high - self._low)).astype(np.float32)
-
     # --- meta-training -----------------------------------------------------------------------------------
 
     @property
@@ -210,7 +218,7 @@ class MAMLAgent(AgentBase):
                         params = expand_params(params, tasks)
                     params = adapt(params, [data], cfg.inner_lr, self._outputs)
                 update_started = time.perf_counter()
-                stats = self._meta_update(inner_batches, data)
+                stats = self.meta_update(inner_batches, data)
                 stats["update_seconds"] = time.perf_counter() - update_started
                 self.iterations += 1
                 self.last_stats = {
@@ -242,7 +250,7 @@ class MAMLAgent(AgentBase):
         while batch.active.any():
             raw_obs = layout.obs(obs)
             actions = self._sample(row_params, raw_obs, sampled, self._rng)
-            step = batch.step(self._to_env(actions))
+            step = batch.step(to_env_action(actions, self._low, self._high, cfg.action_scale))
             rows = np.flatnonzero(step.active)
             obs_buf[rows, t[rows]] = raw_obs[rows]
             act_buf[rows, t[rows]] = actions[rows]
@@ -270,8 +278,17 @@ class MAMLAgent(AgentBase):
             self.device,
         )
 
-    def _meta_update(self, inner_batches: list[TaskBatch], post: TaskBatch) -> dict[str, float]:
-        """TRPO on the meta-parameters through the inner step(s) (ProMP ``TRPOMAML.optimize_policy``).
+    def meta_update(self, inner_batches: list[TaskBatch], post: TaskBatch) -> dict[str, float]:
+        """TRPO on the meta-parameters through the inner step(s) (ProMP ``TRPOMAML.optimize_policy``): one
+        step of :attr:`params` on fixed data, as :meth:`meta_train` takes after each iteration's rollouts.
+
+        Args:
+            inner_batches: the pre-update data of each inner step, `(meta_batch_size, N, ...)` per batch.
+            post: the post-update data, collected by the policies adapted on ``inner_batches``.
+
+        Returns:
+            The objective before and after the step (``surrogate_before``, ``surrogate_after``), the step's
+            KL, whether the line search accepted a step, its backtracks and the policy's mean std.
 
         The objective (``outer_objective``), minimised and tested by the line search, on the post-update
         data with the policy re-adapted from the candidate meta-parameters:
@@ -379,7 +396,7 @@ class MAMLAgent(AgentBase):
             raise ValueError(f"act got {obs.shape[0]} observations for {self._episodes_done.shape[0]} trials")
         mask = row_mask(deterministic, obs.shape[0])
         self._last_actions = self._sample(self._row_params, self.spec.layout.obs(obs), mask, self._eval_rng)
-        return self._to_env(self._last_actions)
+        return to_env_action(self._last_actions, self._low, self._high, self.config.action_scale)
 
     def observe(self, transition: Transition) -> None:
         """Record the exploration steps of rows still in their exploration episodes."""
@@ -456,4 +473,4 @@ class MAMLAgent(AgentBase):
         self.iterations = int(state["iterations"])
 
 
-__all__ = ["MAMLAgent", "MAMLConfig", "meta_objective"]
+__all__ = ["MAMLAgent", "MAMLConfig", "meta_objective", "to_env_action"]

@@ -44,6 +44,7 @@ from baselines.pearl.provenance import default_config as _default_config
 from baselines.pearl.sac import PEARLLearner, TrainingBatch
 from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.provenance import ConfigRecord
+from benchmark.suites import SUITES
 from benchmark.trial import TrialBatch
 
 INITIAL_POOL_ROWS = 20
@@ -126,6 +127,16 @@ class PEARLAgent(AgentBase):
         return _config_record(suite, tier)
 
     @classmethod
+    def validate_config(cls, config: PEARLConfig, suite: str) -> None:
+        """The fixed training tasks are distinct tasks of meta_train: the split must hold that many."""
+        available = SUITES[suite].meta_train_tasks
+        if config.num_train_tasks > available:
+            raise ValueError(
+                f"num_train_tasks {config.num_train_tasks} exceeds the {available} tasks of "
+                f"{suite}'s meta_train"
+            )
+
+    @classmethod
     def default_exploration_episodes(cls, suite: str) -> int:
         """oyster's ``num_exp_traj_eval``: episodes on z ~ prior before the posterior (2 for cheetah-vel)."""
         return _default_config(suite, "paper").num_exp_traj_eval
@@ -152,16 +163,6 @@ class PEARLAgent(AgentBase):
     def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         shape = (n, self.config.latent_dim)
         return torch.randn(shape, generator=generator, device=self.device)
-
-    @torch.no_grad()
-    def _posterior_sample(
-        self, context: np.ndarray, mask: np.ndarray | None, generator: torch.Generator
-    ) -> torch.Tensor:
-        """z ~ q(z | context) per row; context `(rows, n, context_dim)`, an optional `(rows, n)` mask."""
-        ctx = torch.as_tensor(context, dtype=torch.float32, device=self.device)
-        m = None if mask is None else torch.as_tensor(mask, device=self.device)
-        mu, variance = self.learner.encoder.posterior(ctx, m)
-        return sample_latent(mu, variance, generator)
 
     def _context_rows(self, obs: np.ndarray, policy_action: np.ndarray, reward: np.ndarray) -> np.ndarray:
         return np.concatenate(
@@ -381,12 +382,27 @@ class PEARLAgent(AgentBase):
         if rows.size:
             self._z[torch.as_tensor(rows, device=self.device)] = self.posterior_z(rows)
 
-    def posterior_z(self, rows: np.ndarray) -> torch.Tensor:
-        """z ~ q(z | all context of each row so far), for evaluation ``rows``, in one padded batch."""
+    @torch.no_grad()
+    def trial_posterior(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and variance `(len(rows), latent)` of q(z | all context of each evaluation row so far).
+
+        The context is every ``(obs, action, reward)`` that :meth:`observe` recorded for the row in the
+        current trial, the action on the policy's [-1, 1] scale; oyster infers the evaluation posterior from
+        the whole trial's context so far (``rlkit/core/rl_algorithm.py`` ``collect_paths``,
+        ``agent.infer_posterior(agent.context)``). The rows' contexts, of different lengths, go through the
+        encoder as one padded batch; the padding is masked out of the product of the factors.
+        """
         lengths = self._context_len[rows]
         longest = int(lengths.max())
         mask = np.arange(longest)[None, :] < lengths[:, None]
-        return self._posterior_sample(self._context[rows, :longest], mask, self._eval_generator)
+        ctx = torch.as_tensor(self._context[rows, :longest], dtype=torch.float32, device=self.device)
+        return self.learner.encoder.posterior(ctx, torch.as_tensor(mask, device=self.device))
+
+    @torch.no_grad()
+    def posterior_z(self, rows: np.ndarray) -> torch.Tensor:
+        """z ~ q(z | all context of each row so far) (:meth:`trial_posterior`), for evaluation ``rows``."""
+        mu, variance = self.trial_posterior(rows)
+        return sample_latent(mu, variance, self._eval_generator)
 
     # ------------------------------------------------------------------ checkpoints
 

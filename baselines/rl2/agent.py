@@ -105,6 +105,11 @@ class RL2Agent(AgentBase):
         config: see :class:`RL2Config`; defaults per suite from :meth:`default_config`.
         spec: the suite's shapes, horizon and action bounds.
         seed: fixes the network's initialisation and SB3's sampling.
+
+    Attributes:
+        model: the ``RecurrentPPO`` that ``meta_train`` drives (``None`` before it starts), with SB3's
+            public view of training: ``rollout_buffer`` holds the last rollout, ``get_env()`` the
+            vectorised trial environments.
     """
 
     Config: ClassVar[type] = RL2Config
@@ -127,7 +132,7 @@ class RL2Agent(AgentBase):
         # Running std of the discounted training return (VecNormalize); None until meta_train creates it.
         self._return_rms: RunningMeanStd | None = None
         self.iterations = 0
-        self._model: RecurrentPPO | None = None
+        self.model: RecurrentPPO | None = None
         # Evaluation state, batched over the protocol's trials: actor LSTM (h, c) and `episode_start` flags.
         self._lstm_state: tuple[np.ndarray, ...] | None = None
         self._episode_starts = np.ones(0, dtype=bool)
@@ -206,7 +211,7 @@ class RL2Agent(AgentBase):
         )
         # Train the agent's own policy (the one evaluated and checkpointed), not the copy SB3 just built.
         model.policy = self.policy
-        self._model = model  # for inspection and for the rollout state in state_dict()
+        self.model = model  # for inspection and for the rollout state in state_dict()
         if ctx.resuming and self._rollout_state is not None:
             self._restore_rollout(model, venv, self._rollout_state)
         try:
@@ -284,9 +289,14 @@ class RL2Agent(AgentBase):
         }
         if self._return_rms is not None:
             rms = self._return_rms
-            state["return_rms"] = {"mean": rms.mean.copy(), "var": rms.var.copy(), "count": float(rms.count)}
-        if self._model is not None and self._model._last_obs is not None:
-            state["rollout"] = self._capture_rollout(self._model)
+            # Tensors, not numpy values: a checkpoint loads with a plain torch.load(weights_only=True).
+            state["return_rms"] = {
+                "mean": torch.tensor(np.asarray(rms.mean, dtype=np.float64)),
+                "var": torch.tensor(np.asarray(rms.var, dtype=np.float64)),
+                "count": float(rms.count),
+            }
+        if self.model is not None and self.model._last_obs is not None:
+            state["rollout"] = self._capture_rollout(self.model)
         return state
 
     @staticmethod
@@ -298,15 +308,18 @@ class RL2Agent(AgentBase):
         """
         lstm: Any = model._last_lstm_states
         venv = model.get_env()
+        numpy_rng = np.random.get_state(legacy=False)  # noqa: NPY002 - SB3 shuffles minibatches with it
+        # Arrays as tensors (the MT19937 key as int64): a plain torch.load(weights_only=True) reads them.
+        numpy_rng["state"]["key"] = torch.from_numpy(numpy_rng["state"]["key"].astype(np.int64))
         return {
-            "last_obs": np.array(model._last_obs),
-            "last_episode_starts": np.array(model._last_episode_starts),
+            "last_obs": torch.from_numpy(np.array(model._last_obs)),
+            "last_episode_starts": torch.from_numpy(np.array(model._last_episode_starts)),
             "lstm_pi": [t.detach().cpu().clone() for t in lstm.pi],
             "lstm_vf": [t.detach().cpu().clone() for t in lstm.vf],
             "num_timesteps": int(model.num_timesteps),
             "torch_rng": torch.random.get_rng_state(),
-            "numpy_rng": np.random.get_state(legacy=False),  # noqa: NPY002 - SB3 shuffles minibatches with it
-            "returns": np.array(venv.returns) if isinstance(venv, VecNormalize) else None,
+            "numpy_rng": numpy_rng,
+            "returns": torch.from_numpy(np.array(venv.returns)) if isinstance(venv, VecNormalize) else None,
         }
 
     @staticmethod
@@ -314,16 +327,20 @@ class RL2Agent(AgentBase):
         from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
         device = model.device
-        model._last_obs = np.array(rollout["last_obs"])  # type: ignore[assignment]
-        model._last_episode_starts = np.array(rollout["last_episode_starts"])
+        model._last_obs = _as_numpy(rollout["last_obs"])  # type: ignore[assignment]
+        model._last_episode_starts = _as_numpy(rollout["last_episode_starts"])
         model._last_lstm_states = RNNStates(  # type: ignore[assignment]
             tuple(t.to(device) for t in rollout["lstm_pi"]), tuple(t.to(device) for t in rollout["lstm_vf"])
         )
         model.num_timesteps = int(rollout["num_timesteps"])
         torch.random.set_rng_state(rollout["torch_rng"])
-        np.random.set_state(rollout["numpy_rng"])  # noqa: NPY002
+        numpy_rng = dict(rollout["numpy_rng"])
+        numpy_rng["state"] = dict(
+            numpy_rng["state"], key=_as_numpy(numpy_rng["state"]["key"]).astype(np.uint32)
+        )
+        np.random.set_state(numpy_rng)  # noqa: NPY002
         if rollout["returns"] is not None and isinstance(venv, VecNormalize):
-            venv.returns = np.array(rollout["returns"])
+            venv.returns = _as_numpy(rollout["returns"])
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         # A deep copy: torch optimisers keep the loaded state tensors, which must not alias the caller's.
@@ -334,12 +351,17 @@ class RL2Agent(AgentBase):
         self._rollout_state = state.get("rollout")
         if state.get("return_rms") is not None:
             rms = RunningMeanStd(shape=())
-            rms.mean = np.asarray(state["return_rms"]["mean"], dtype=np.float64)
-            rms.var = np.asarray(state["return_rms"]["var"], dtype=np.float64)
+            rms.mean = _as_numpy(state["return_rms"]["mean"]).astype(np.float64)
+            rms.var = _as_numpy(state["return_rms"]["var"]).astype(np.float64)
             rms.count = float(state["return_rms"]["count"])
             self._return_rms = rms
         else:
             self._return_rms = None
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    """A checkpoint's array back as numpy (tensors since checkpoints hold no numpy values; older ones did)."""
+    return value.numpy().copy() if isinstance(value, torch.Tensor) else np.array(value)
 
 
 __all__ = ["RL2Agent", "RL2Config", "RL2LstmPolicy", "TrialInfoForSB3"]

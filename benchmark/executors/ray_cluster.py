@@ -19,6 +19,7 @@ after :attr:`RayExecutor.grace_s` seconds, or after a second signal, are killed.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,6 +30,9 @@ from benchmark.executors.local import SINGLE_THREAD_ENV
 from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
 from benchmark.results.store import MANIFEST_FILE
 from benchmark.run import RunRequest
+
+HEAD_TIMEOUT_S = 5.0
+"""how long to wait for a Ray head's port to answer before giving up (ray.init itself retries for minutes)"""
 
 RAY_MISSING = "the ray executor needs Ray: pip install -e '.[cluster]' (on every node of the cluster)"
 
@@ -88,6 +92,8 @@ class RayExecutor:
             ray.shutdown()
 
     def _connect(self, ray: Any) -> None:
+        if self.address is not None:
+            check_reachable(self.address)
         try:
             ray.init(
                 address=self.address,
@@ -142,3 +148,19 @@ def _import_ray() -> Any:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_reachable(address: str, timeout_s: float = HEAD_TIMEOUT_S) -> None:
+    """Refuse a ``HOST:PORT`` Ray head that does not accept a TCP connection, in one line and within
+    ``timeout_s`` (``ray.init`` would retry for minutes). ``auto``, ``local`` and ``ray://`` client
+    addresses are left to Ray."""
+    if address in ("auto", "local") or "://" in address:
+        return
+    host, sep, port_text = address.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise BenchmarkError(f"Ray address {address!r} is not HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port_text)), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BenchmarkError(f"cannot reach a Ray head at {address}: {reason}") from None

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import ResultsSchemaError
+from benchmark.files import atomic_write
 from benchmark.suites.base import SPLITS  # the one list of split names
 
 METRICS: tuple[str, ...] = ("return", "success", "episode_length")
@@ -181,26 +182,29 @@ def sort_rows(df: pd.DataFrame) -> pd.DataFrame:
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Validate, sort and write ``df`` as parquet (atomically: a crash never leaves half a table)."""
     path = Path(path)
-    return _write_parquet(sort_rows(validate(df, source=str(path))), path)
+    return _write_parquet(prepare_table(df, path), path)
 
 
 def write_traces(df: pd.DataFrame, path: str | Path) -> Path:
     """Validate, sort and write a traces table as parquet, atomically."""
     path = Path(path)
+    return _write_parquet(prepare_traces(df, path), path)
+
+
+def prepare_table(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``df`` validated and in canonical row order, as :func:`write_table` writes it to ``path``."""
+    return sort_rows(validate(df, source=str(path)))
+
+
+def prepare_traces(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A traces table validated and in canonical row order, as :func:`write_traces` writes it."""
     table = validate_traces(df, source=str(path))
-    table = table.sort_values(TRACE_SORT_KEY, kind="mergesort").reset_index(drop=True)
-    return _write_parquet(table, path)
+    return table.sort_values(TRACE_SORT_KEY, kind="mergesort").reset_index(drop=True)
 
 
 def _write_parquet(table: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        table.to_parquet(tmp, index=False)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, lambda temporary: table.to_parquet(temporary, index=False))
 
 
 def traces_path_for(results_path: str | Path) -> Path:

@@ -9,26 +9,36 @@ of ``analysis``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
+import io
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from benchmark.errors import ResultsSchemaError
+from benchmark.files import (
+    AppendOnlyFile,
+    Digest,
+    atomic_write_bytes,
+    atomic_write_set,
+    holds_prefix,
+)
 from benchmark.results.schema import (
     COLUMNS,
     TRACE_COLUMNS,
+    prepare_table,
+    prepare_traces,
     traces_path_for,
     validate,
     validate_traces,
     with_v2_columns,
-    write_table,
-    write_traces,
 )
 
 METRICS_FILE = "metrics.csv"
@@ -40,15 +50,23 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 
 class MetricsWriter:
-    """Appends validated rows to a run's ``metrics.csv``; the header is written once and never changes."""
+    """Appends validated rows to a run's ``metrics.csv``; the header is written once and never changes.
+
+    :attr:`digest` is the size and SHA-256 of everything the file holds, which the run records after each
+    evaluation so that a resume and a merge can check the rows by content.
+    """
 
     columns: dict[str, str] = COLUMNS
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if not path.exists():
-            with path.open("w", newline="") as f:
-                csv.writer(f).writerow(self.columns)
+        self.file = AppendOnlyFile(path)
+        if self.file.size == 0:
+            self.file.append(_csv_bytes([list(self.columns)]))
+
+    @property
+    def digest(self) -> Digest:
+        return self.file.digest
 
     def _validate(self, frame: pd.DataFrame) -> None:
         validate(frame, source=str(self.path))
@@ -58,10 +76,8 @@ class MetricsWriter:
         if frame.empty:
             return 0
         self._validate(frame)  # refuse to write what the reader would reject
-        with self.path.open("a", newline="") as f:
-            writer = csv.writer(f)
-            for row in frame.itertuples(index=False):
-                writer.writerow(["" if _is_missing(v) else v for v in row])
+        lines = [["" if _is_missing(v) else v for v in row] for row in frame.itertuples(index=False)]
+        self.file.append(_csv_bytes(lines))
         return len(frame)
 
 
@@ -75,30 +91,38 @@ class TracesWriter(MetricsWriter):
 
 
 class ProgressLog:
-    """Appends one row of training statistics per agent iteration to ``progress.csv`` (issue #11).
+    """Appends one row of training statistics per agent iteration to ``progress.csv``.
 
     The columns are fixed by the first row (``env_steps``, ``wall_s``, ``env_steps_per_s`` and the
     agent's numeric ``last_stats``); TensorBoard event files are written beside it when tensorboard is
-    installed (``tb/``).
+    installed (``tb/``). :attr:`digest` is recorded at each resume point, as for the metrics.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows = 0
+        self.file = AppendOnlyFile(path)
         self._fields: list[str] | None = None
-        if path.exists():
+        if self.file.size:
             with path.open(newline="") as f:
                 header = next(csv.reader(f), None)
             self._fields = header or None
         self._tensorboard = _tensorboard_writer(path.parent / "tb")
 
+    @property
+    def digest(self) -> Digest:
+        return self.file.digest
+
     def append(self, row: dict[str, Any]) -> None:
+        lines: list[list[Any]] = []
         if self._fields is None:
-            self._fields = list(row)
-            with self.path.open("w", newline="") as f:
-                csv.writer(f).writerow(self._fields)
-        with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, self._fields, extrasaction="ignore").writerow(row)
+            fields = list(row)
+            lines.append(fields)
+        else:
+            fields = self._fields
+        lines.append([_csv_value(row.get(name)) for name in fields])
+        self.file.append(_csv_bytes(lines))
+        self._fields = fields
         self.rows += 1
         if self._tensorboard is not None:
             for key, value in row.items():
@@ -110,6 +134,17 @@ class ProgressLog:
             self._tensorboard.flush()
 
 
+def _csv_bytes(rows: list[list[Any]]) -> bytes:
+    """Rows as the csv module writes them (``\\r\\n`` line ends), encoded."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _csv_value(value: Any) -> Any:
+    return "" if value is None else value
+
+
 def _tensorboard_writer(folder: Path) -> Any:
     try:
         import tensorboard  # noqa: F401  (SummaryWriter needs it; it is optional)
@@ -117,20 +152,6 @@ def _tensorboard_writer(folder: Path) -> Any:
     except ImportError:
         return None
     return SummaryWriter(str(folder))
-
-
-def truncate_rows(path: Path, rows: int) -> None:
-    """Keep the header and the first ``rows`` data lines of a CSV file (atomically); no file, no-op."""
-    if not path.exists():
-        return
-    with path.open(newline="") as f:
-        lines = f.readlines()
-    kept = lines[: 1 + rows]
-    if len(kept) == len(lines):
-        return
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("".join(kept))
-    tmp.replace(path)
 
 
 def _is_missing(value: Any) -> bool:
@@ -174,10 +195,9 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    path = run_dir / MANIFEST_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(path)
+    """Replace the run's manifest atomically (a reader never sees half of one)."""
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    atomic_write_bytes(run_dir / MANIFEST_FILE, text.encode())
 
 
 def run_dirs(runs_dir: Path) -> list[Path]:
@@ -189,37 +209,91 @@ def run_dirs(runs_dir: Path) -> list[Path]:
 
 def merge_runs(runs_dir: Path, out: Path, include_incomplete: bool = False) -> tuple[Path, int, int]:
     """Merge the metrics of every completed run under ``runs_dir`` into the parquet table ``out``, and
-    their traces into :func:`~benchmark.results.schema.traces_path_for` ``(out)``.
+    their traces and provenance into the tables beside it (:func:`~benchmark.results.schema.traces_path_for`,
+    :func:`runs_path_for`).
 
-    Returns ``(out, runs merged, rows)``. Every file is validated before anything is written, so a corrupt
-    run aborts the merge and leaves existing tables untouched.
+    Returns ``(out, runs merged, rows)``. Every run's files are checked against what its manifest recorded
+    (rows and, for runs that recorded them, size and SHA-256) before anything is written, so a damaged run
+    aborts the merge and leaves existing tables untouched. The three tables are published together under a
+    lock on ``out``: two merges onto one output never leave tables of both.
     """
     frames, trace_frames, provenance = [], [], []
     for run_dir in run_dirs(runs_dir):
         manifest = read_manifest(run_dir)
         if not include_incomplete and manifest.get("status") != "completed":
             continue
+        check_files_against_manifest(run_dir, manifest)
         metrics = read_run_metrics(run_dir)
         check_against_manifest(run_dir, metrics, manifest)
         frames.append(metrics)
         traces = read_run_traces(run_dir)
+        check_traces_against_manifest(run_dir, traces, manifest)
         if traces is not None:
             trace_frames.append(traces)
         provenance.append(run_provenance(manifest))
     if not frames:
         raise ResultsSchemaError(f"{runs_dir}: no completed runs to merge; {out} left as it was")
     table = pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
-    _check_writable(out)
-    write_table(table, out)
-    if trace_frames:
-        write_traces(pd.concat(trace_frames, ignore_index=True).drop_duplicates(), traces_path_for(out))
+    traces_table = pd.concat(trace_frames, ignore_index=True).drop_duplicates() if trace_frames else None
     runs = pd.DataFrame(provenance)
-    write_runs_table(runs, runs_path_for(out))
+    _check_writable(out)
+    tables = {out: prepare_table(table, out), runs_path_for(out): _typed_runs(runs)}
+    traces_out = traces_path_for(out)
+    if traces_table is not None:
+        tables[traces_out] = prepare_traces(traces_table, traces_out)
+    with _publishing(out):
+        atomic_write_set({path: _parquet_writer(frame) for path, frame in tables.items()})
+        if traces_table is None:  # a traces table left by an earlier merge would not belong to this one
+            traces_out.unlink(missing_ok=True)
     return out, len(frames), len(table)
 
 
+def _parquet_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
+    return lambda temporary: frame.to_parquet(temporary, index=False)
+
+
+@contextlib.contextmanager
+def _publishing(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out``'s lock file (beside it) while its tables are replaced."""
+    lock = out.with_name(f".{out.name}.lock")
+    with open(lock, "a") as file:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+def check_files_against_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """A completed run's metrics and traces files hold exactly the bytes its last evaluation recorded.
+
+    Runs made before the harness recorded digests carry none; their rows are still checked by count
+    (:func:`check_against_manifest`, :func:`check_traces_against_manifest`).
+    """
+    evaluations = manifest.get("evaluations") or []
+    if not evaluations:
+        return
+    last = evaluations[-1]
+    for name, key in ((METRICS_FILE, "metrics"), (TRACES_FILE, "traces")):
+        recorded = last.get(key)
+        if recorded is None:
+            continue
+        try:
+            digest = Digest.from_json(recorded)
+        except ValueError as exc:
+            raise ResultsSchemaError(f"{run_dir / MANIFEST_FILE}: bad {key} digest ({exc})") from None
+        path = run_dir / name
+        size = path.stat().st_size if path.exists() else None
+        if size != digest.size or not holds_prefix(path, digest):
+            found = "missing" if size is None else f"{size} bytes"
+            raise ResultsSchemaError(
+                f"{path}: differs from what the run wrote ({found}; the manifest recorded {digest.size} "
+                "bytes and their SHA-256): cut, edited or replaced"
+            )
+
+
 def check_against_manifest(run_dir: Path, metrics: pd.DataFrame, manifest: dict[str, Any]) -> None:
-    """A run's rows must be exactly what its manifest says its evaluations wrote (issue #11).
+    """A run's rows must be exactly what its manifest says its evaluations wrote.
 
     A truncated, extended or edited metrics file (rows per evaluation point, grid points, run id) is named
     in a one-line error instead of being merged in silence.
@@ -239,6 +313,29 @@ def check_against_manifest(run_dir: Path, metrics: pd.DataFrame, manifest: dict[
             raise ResultsSchemaError(
                 f"{path}: {counts[point]} rows at env_steps {point}, the manifest recorded {rows}"
             )
+
+
+def check_traces_against_manifest(
+    run_dir: Path, traces: pd.DataFrame | None, manifest: dict[str, Any]
+) -> None:
+    """A run's traces rows per evaluation point are exactly what its manifest says were written."""
+    path = run_dir / TRACES_FILE
+    expected = {
+        int(e["grid_env_steps"]): int(e.get("trace_rows") or 0) for e in manifest.get("evaluations", [])
+    }
+    expected = {point: rows for point, rows in expected.items() if rows}
+    if traces is None:
+        if expected:
+            raise ResultsSchemaError(f"{path}: missing; the manifest recorded {sum(expected.values())} rows")
+        return
+    if len(traces) and (traces["run_id"] != manifest["run_id"]).any():
+        raise ResultsSchemaError(f"{path}: rows of another run (run_id differs from the manifest's)")
+    counts = {int(k): int(v) for k, v in traces.groupby("env_steps").size().items()}
+    if counts != expected:
+        raise ResultsSchemaError(
+            f"{path}: {sum(counts.values())} rows at env_steps {sorted(counts)}, the manifest recorded "
+            f"{sum(expected.values())} at {sorted(expected)}"
+        )
 
 
 def run_provenance(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -285,14 +382,8 @@ def runs_path_for(results_path: str | Path) -> Path:
     return path.with_name(name)
 
 
-def write_runs_table(runs: pd.DataFrame, path: Path) -> Path:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        runs.astype({"dirty": "boolean", "seed": "Int64", "threads": "Int64"}).to_parquet(tmp, index=False)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+def _typed_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs.astype({"dirty": "boolean", "seed": "Int64", "threads": "Int64"})
 
 
 def _check_writable(out: Path) -> None:

@@ -47,6 +47,8 @@ class SuiteEntry:
         episodes_per_trial: K, the episodes of a trial, for meta-training and for the evaluation protocol.
         param_name: what ``Task.param`` measures, with units, or ``None`` (no scalar parameter).
         train_range: the range of ``Task.param`` that ``meta_train`` covers (the OOD figure shades it).
+        meta_train_tasks: the size of the meta_train split (a builder that draws another number fails), so a
+            method that keeps a fixed set of training tasks (PEARL) is checked before anything runs.
     """
 
     builder: str  # "module:function"
@@ -58,6 +60,7 @@ class SuiteEntry:
     episodes_per_trial: int = 2
     param_name: str | None = None
     train_range: tuple[float, float] | None = None
+    meta_train_tasks: int = 1000
 
     @property
     def has_success(self) -> bool:
@@ -100,12 +103,14 @@ SUITES: dict[str, SuiteEntry] = {
         "HalfCheetah-v5 run forward or backward (two tasks)",
         param_name="running direction (+1 forward, -1 backward)",
         train_range=(-1.0, 1.0),
+        meta_train_tasks=2,
     ),
     "ant-dir": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_dir",
         "Ant-v5 run forward or backward along x, directions {0, pi} (two tasks)",
         param_name="running direction angle (rad)",
         train_range=(0.0, math.pi),
+        meta_train_tasks=2,
     ),
     "ant-dir-2d": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_dir_2d",
@@ -127,6 +132,7 @@ SUITES: dict[str, SuiteEntry] = {
         horizon=500,
         episodes_per_trial=10,
         train_classes=1,
+        meta_train_tasks=50,
     ),
     "ml1-push": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml1_push",
@@ -136,6 +142,7 @@ SUITES: dict[str, SuiteEntry] = {
         horizon=500,
         episodes_per_trial=10,
         train_classes=1,
+        meta_train_tasks=50,
     ),
     "ml1-pick-place": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml1_pick_place",
@@ -145,6 +152,7 @@ SUITES: dict[str, SuiteEntry] = {
         horizon=500,
         episodes_per_trial=10,
         train_classes=1,
+        meta_train_tasks=50,
     ),
     "ml10": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml10",
@@ -154,6 +162,7 @@ SUITES: dict[str, SuiteEntry] = {
         horizon=500,
         episodes_per_trial=10,
         train_classes=10,
+        meta_train_tasks=500,
     ),
     "ml45": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml45",
@@ -163,6 +172,7 @@ SUITES: dict[str, SuiteEntry] = {
         horizon=500,
         episodes_per_trial=10,
         train_classes=45,
+        meta_train_tasks=2250,
     ),
 }
 
@@ -173,6 +183,11 @@ def catalog_suite(
     """A built suite whose facts (horizon, K, success flag, task parameter and training range) are its
     catalog entry's: the builders supply only the splits and the environment."""
     entry = SUITES[name]
+    if len(splits["meta_train"]) != entry.meta_train_tasks:
+        raise RuntimeError(
+            f"the builder of {name} drew {len(splits['meta_train'])} meta_train tasks; its catalog entry "
+            f"says {entry.meta_train_tasks}"
+        )
     return Suite(
         name=name,
         horizon=entry.horizon,

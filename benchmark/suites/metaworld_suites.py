@@ -67,7 +67,7 @@ def _observation_space() -> gym.spaces.Box:
 class MetaWorldTaskEnv(gym.Env):
     """One environment that plays any task of a Meta-World suite, switching task classes on ``set_task``.
 
-    Instances come from a process-wide pool of idle Meta-World envs per task class (:class:`_InstancePool`):
+    Instances come from a process-wide pool of idle Meta-World envs per task class (:data:`INSTANCE_POOL`):
     building one costs ~0.1-0.3 s, and a run switches classes at every ML10/ML45 trial and builds fresh trial
     environments at every evaluation point. Holding only the active instance keeps memory bounded by the
     number of trial environments alive at once, instead of one instance per class per trial environment.
@@ -102,7 +102,7 @@ class MetaWorldTaskEnv(gym.Env):
         env_name = metaworld_task.env_name
         if env_name != self._active_name:
             self._release()
-            self._active, self._active_name = _POOL.acquire(env_name), env_name
+            self._active, self._active_name = INSTANCE_POOL.acquire(env_name), env_name
         assert self._active is not None
         self._active.set_task(metaworld_task)
 
@@ -131,7 +131,7 @@ class MetaWorldTaskEnv(gym.Env):
 
     def _release(self) -> None:
         if self._active is not None and self._active_name is not None:
-            _POOL.release(self._active_name, self._active)
+            INSTANCE_POOL.release(self._active_name, self._active)
         self._active, self._active_name = None, None
 
     def close(self) -> None:
@@ -139,7 +139,7 @@ class MetaWorldTaskEnv(gym.Env):
         self._release()
 
 
-class _InstancePool:
+class InstancePool:
     """Idle Meta-World instances by task class, shared by every :class:`MetaWorldTaskEnv` of the process.
 
     A reused instance carries no state into its next task: ``set_task`` replaces the task and every
@@ -150,14 +150,25 @@ class _InstancePool:
         self._idle: dict[str, list[SawyerXYZEnv]] = {}
 
     def acquire(self, env_name: str) -> SawyerXYZEnv:
+        """An idle instance of the task class ``env_name`` (the last released), or a newly built one."""
         idle = self._idle.get(env_name)
         return idle.pop() if idle else ALL_V3_ENVIRONMENTS[env_name]()
 
     def release(self, env_name: str, instance: SawyerXYZEnv) -> None:
+        """Hand ``instance`` (of the task class ``env_name``) back for the next :meth:`acquire`."""
         self._idle.setdefault(env_name, []).append(instance)
 
+    def idle_count(self, env_name: str) -> int:
+        """How many instances of the task class ``env_name`` wait for reuse."""
+        return len(self._idle.get(env_name, []))
 
-_POOL = _InstancePool()
+    def clear(self) -> None:
+        """Drop every idle instance (freeing their simulators); the next :meth:`acquire` builds anew."""
+        self._idle.clear()
+
+
+INSTANCE_POOL = InstancePool()
+"""The pool every :class:`MetaWorldTaskEnv` of the process acquires from and releases to."""
 
 
 def cache_dir() -> Path:

@@ -169,6 +169,28 @@ def test_evaluation_does_not_change_training(method):
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_evaluation_checkpoint_loads_with_a_plain_weights_only_torch_load(method):
+    """What ``checkpoint.pt`` holds (the state without buffers) is tensors and plain Python values only:
+    ``torch.load(path, weights_only=True)`` reads it with no allow-list (the README's promise)."""
+    import io
+
+    suite, spec, agent = build(method, seed=0)
+    train_some(agent, suite, spec)
+    buffer = io.BytesIO()
+    torch.save({"env_steps": 1, "agent": agent.state_dict(include_buffers=False)}, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    _, _, other = build(method, seed=1)
+    other.load_state_dict(loaded["agent"])
+    np.testing.assert_allclose(
+        rollout_actions(other, spec, deterministic=False),
+        rollout_actions(agent, spec, deterministic=False),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_state_dict_round_trip_through_a_safe_load_reproduces_behaviour(method):
     suite, spec, agent = build(method, seed=0)
     train_some(agent, suite, spec)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from agents.common.returns import discounted_returns, gae_advantages
-from baselines.maml.agent import MAMLAgent, meta_objective
+from baselines.maml.agent import MAMLAgent, meta_objective, to_env_action
 from baselines.maml.baseline import baseline_features, discount_cumsum, fit_linear_baseline, task_advantages
 from baselines.maml.config import MAMLConfig
 from baselines.maml.inner import TaskBatch, adapt, inner_losses, masked_task_mean
@@ -539,51 +539,89 @@ def test_checkpoint_round_trip_resumes_bit_for_bit(point_nav):
     assert_same_state(resumed.state_dict(), agent.state_dict())
 
 
-def explore_then_act(agent: MAMLAgent, spec: EnvSpec, n: int, explore_len: list[int], seed: int = 0):
-    """Drive the online interface by hand: row i explores for explore_len[i] steps, then acts once."""
-    rng = np.random.default_rng(seed)
+def explore(
+    agent: MAMLAgent, spec: EnvSpec, lengths: list[int], rows: list[int] | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drive the online interface by hand through one exploration episode per trial (sampled actions): row i
+    explores for ``lengths[i]`` steps on observations and rewards from its own generator, the same whatever
+    the other rows do; rows outside ``rows`` (default: every row) stay idle, inactive padding throughout.
+
+    Returns the observations `(n, T, aug_obs_dim)`, the rewards `(n, T)` and the actions ``act`` returned
+    `(n, T, act_dim)`, ``T = max(lengths)``."""
+    n, steps = len(lengths), max(lengths)
+    explorer = np.isin(np.arange(n), list(range(n)) if rows is None else rows)
+    obs = np.zeros((n, steps, spec.aug_obs_dim), np.float32)
+    rewards = np.zeros((n, steps))
+    for row in range(n):
+        stream = np.random.default_rng([seed, row])
+        obs[row] = stream.normal(size=(steps, spec.aug_obs_dim))
+        rewards[row] = stream.normal(size=steps)
+    actions = np.zeros((n, steps, spec.act_dim), np.float32)
     agent.begin_trial(TrialPlan(num_trials=n, episodes=2, exploration_episodes=1, seed=seed))
-    ended = np.zeros(n, dtype=bool)
-    for t in range(max(explore_len)):
-        obs = rng.normal(size=(n, spec.aug_obs_dim)).astype(np.float32)
-        active = np.array([t < length for length in explore_len])
-        action = agent.act(obs, np.zeros(n, dtype=bool))
-        end = np.array([t == length - 1 for length in explore_len])
-        reward = rng.normal(size=n)
-        agent.observe(Transition(obs, action, reward, obs, np.zeros(n, bool), end, active))
+    for t in range(steps):
+        active = explorer & (t < np.array(lengths))
+        end = explorer & (t == np.array(lengths) - 1)
+        actions[:, t] = agent.act(obs[:, t], np.zeros(n, dtype=bool))
+        agent.observe(
+            Transition(obs[:, t], actions[:, t], rewards[:, t], obs[:, t], np.zeros(n, bool), end, active)
+        )
         if end.any():
-            ended |= end
             agent.end_episode(end)
-    assert ended.all()
+    return obs, rewards, actions
 
 
 def test_per_trial_adaptation_equals_adapting_each_trial_alone(point_nav):
-    """Rows finishing their exploration at different steps adapt on their own data only."""
+    """Rows finishing their exploration at different steps adapt on their own data only: each row ends with
+    the parameters it gets exploring alone (the other trials idle), which are the inner step on the
+    observations, actions and rewards of its exploration."""
     _, spec = point_nav
-    agent = smoke_agent(spec)
     lengths = [5, 9, 9, 3]
-    explore_then_act(agent, spec, 4, lengths)
+    # A small std keeps every sampled action inside the box, so what act returns is the policy's action (the
+    # affine map onto [-1, 1] rounds it by at most one float32 ulp) and the test knows the data of each row.
+    agent = smoke_agent(spec, init_std=0.2)
+    obs, rewards, actions = explore(agent, spec, lengths)
+    explored = np.arange(max(lengths))[None, :] < np.array(lengths)[:, None]
+    assert np.abs(actions[explored]).max() < 1.0
     batched = {k: v.clone() for k, v in agent.adapted_params.items()}
-    assert not torch.equal(batched["log_std"][0], agent.params["log_std"])
-    obs_all, act_all, rew_all, mask_all = (
-        agent._explore_obs,
-        agent._explore_actions,
-        agent._explore_rewards,
-        agent._explore_mask,
-    )
-    assert mask_all.sum(axis=(1, 2)).tolist() == lengths
-    cfg = agent.config
-    for row in range(4):
+    cfg, horizon = agent.config, spec.horizon
+    outputs = Outputs.from_stds(cfg.min_std, cfg.max_std, cfg.output_tanh)
+    for row, length in enumerate(lengths):
+        assert not torch.equal(batched["log_std"][row], agent.params["log_std"])
+        alone = smoke_agent(spec, init_std=0.2)
+        _, _, alone_actions = explore(alone, spec, lengths, rows=[row])
+        # A trial's draws do not depend on the other trials: alone, the row explored exactly as in the batch.
+        np.testing.assert_array_equal(alone_actions[row, :length], actions[row, :length])
+        # The row's exploration episode as the agent records it: `(1 task, 1 episode, horizon, ...)`.
+        real = np.zeros((1, 1, horizon), dtype=bool)
+        real[..., :length] = True
+        row_obs = np.zeros((1, 1, horizon, spec.obs_dim), np.float32)
+        row_obs[0, 0, :length] = spec.layout.obs(obs[row, :length])
+        row_actions = np.zeros((1, 1, horizon, spec.act_dim), np.float32)
+        row_actions[0, 0, :length] = actions[row, :length]
+        row_rewards = np.zeros((1, 1, horizon))
+        row_rewards[0, 0, :length] = rewards[row, :length]
         adv = task_advantages(
-            obs_all[[row]], rew_all[[row]], mask_all[[row]], cfg.discount, cfg.gae_lambda, True
+            row_obs,
+            row_rewards,
+            real,
+            cfg.discount,
+            cfg.gae_lambda,
+            cfg.normalize_advantages,
+            cfg.baseline_reg,
         )
-        data = TaskBatch.from_arrays(
-            obs_all[[row]], act_all[[row]], adv, mask_all[[row]], rew_all[[row]], agent.device
+        data = TaskBatch.from_arrays(row_obs, row_actions, adv, real, row_rewards, agent.device)
+        by_hand = adapt(
+            expand_params(agent.params, 1), [data] * cfg.num_inner_grad_steps, cfg.inner_lr, outputs
         )
-        outputs = Outputs.from_stds(cfg.min_std, cfg.max_std, cfg.output_tanh)
-        alone = adapt(expand_params(agent.params, 1), [data], cfg.inner_lr, outputs)
-        for name in alone:
-            torch.testing.assert_close(batched[name][row], alone[name][0], rtol=1e-6, atol=1e-6)
+        idle = [other for other in range(len(lengths)) if other != row]
+        for name, value in by_hand.items():
+            torch.testing.assert_close(
+                alone.adapted_params[name][row], batched[name][row], rtol=1e-6, atol=1e-6
+            )
+            torch.testing.assert_close(batched[name][row], value[0], rtol=1e-5, atol=1e-6)
+            # Trials that never explored never adapt: they play the meta-parameters.
+            for other in idle:
+                assert torch.equal(alone.adapted_params[name][other], agent.params[name])
 
 
 def test_no_exploration_episodes_means_no_adaptation(point_nav):
@@ -599,10 +637,10 @@ def test_no_exploration_episodes_means_no_adaptation(point_nav):
 def test_begin_trial_forgets_earlier_trials(point_nav):
     _, spec = point_nav
     agent = smoke_agent(spec)
-    explore_then_act(agent, spec, 2, [4, 4], seed=1)
+    explore(agent, spec, [4, 4], seed=1)
     first = agent.act(np.ones((2, spec.aug_obs_dim), np.float32), np.zeros(2, bool))
-    explore_then_act(agent, spec, 3, [2, 6, 2], seed=7)  # another trial in between
-    explore_then_act(agent, spec, 2, [4, 4], seed=1)
+    explore(agent, spec, [2, 6, 2], seed=7)  # another trial in between
+    explore(agent, spec, [4, 4], seed=1)
     again = agent.act(np.ones((2, spec.aug_obs_dim), np.float32), np.zeros(2, bool))
     np.testing.assert_array_equal(first, again)
 
@@ -616,33 +654,59 @@ def test_actions_are_clipped_into_the_box(point_nav):
     assert agent.default_exploration_episodes("halfcheetah-vel") == 1
 
 
+def promp_env_action(raw: np.ndarray, low: np.ndarray, high: np.ndarray, scale: float) -> np.ndarray:
+    """ProMP's ``NormalizedEnv.step`` (``meta_policy_search/envs/normalized_env.py``) written out."""
+    return np.clip(low + (raw + scale) * (high - low) / (2 * scale), low, high)
+
+
 def test_action_scale_divides_before_clipping_onto_the_box(point_nav):
     """ProMP ``normalize(env)`` with ``normalization_scale``: ``clip(a / scale)`` mapped onto the box."""
     _, spec = point_nav
     assert spec.action_low == (-1.0, -1.0) and spec.action_high == (1.0, 1.0)
+    low, high = np.array(spec.action_low, np.float32), np.array(spec.action_high, np.float32)
     raw = np.array([[-25.0, -5.0], [3.0, 0.5], [12.0, -10.0], [0.04, 9.99]], np.float32)
     # The affine map onto [-1, 1] is the identity up to float32 rounding (-1 + (u + 1) * 0.5 * 2).
-    scaled = smoke_agent(spec, action_scale=10.0)._to_env(raw)
+    scaled = to_env_action(raw, low, high, 10.0)
     np.testing.assert_allclose(scaled, np.clip(raw / 10, -1, 1), rtol=0, atol=1e-7)
     assert scaled.min() == -1.0 and scaled.max() == 1.0
-    plain = smoke_agent(spec)._to_env(raw)
+    plain = to_env_action(raw, low, high, 1.0)
     np.testing.assert_array_equal(
         plain, (-1.0 + (np.clip(raw, -1.0, 1.0) + 1.0) * 0.5 * 2.0).astype(np.float32)
     )
     np.testing.assert_allclose(plain, np.clip(raw, -1, 1), rtol=0, atol=1e-7)
     # An asymmetric box: ProMP's own formula at scale 10, and the mapping as it always was at scale 1.
     box = dataclasses.replace(spec, action_low=(0.0, -2.0), action_high=(4.0, 1.0))
-    low, high = np.array(box.action_low, np.float32), np.array(box.action_high, np.float32)
-    promp = np.clip(low + (raw + 10.0) * (high - low) / 20.0, low, high)
-    np.testing.assert_allclose(smoke_agent(box, action_scale=10.0)._to_env(raw), promp, rtol=1e-6, atol=1e-6)
-    unscaled = (low + (np.clip(raw, -1.0, 1.0) + 1.0) * 0.5 * (high - low)).astype(np.float32)
-    np.testing.assert_array_equal(smoke_agent(box)._to_env(raw), unscaled)
+    box_low, box_high = np.array(box.action_low, np.float32), np.array(box.action_high, np.float32)
+    promp = promp_env_action(raw, box_low, box_high, 10.0)
+    np.testing.assert_allclose(to_env_action(raw, box_low, box_high, 10.0), promp, rtol=1e-6, atol=1e-6)
+    unscaled = (box_low + (np.clip(raw, -1.0, 1.0) + 1.0) * 0.5 * (box_high - box_low)).astype(np.float32)
+    np.testing.assert_array_equal(to_env_action(raw, box_low, box_high, 1.0), unscaled)
+    # The agent maps its policy's action with its config's scale onto its spec's box: acting deterministically
+    # it plays the policy's mean, which the test computes from the public parameters. Large observations
+    # saturate the hidden units, so some means leave [-1, 1]: clipping before dividing would differ.
+    obs = (50 * np.random.default_rng(0).normal(size=(16, spec.aug_obs_dim))).astype(np.float32)
+    for env_spec in (spec, box):
+        for scale in (1.0, 10.0):
+            agent = smoke_agent(env_spec, action_scale=scale)
+            cfg = agent.config
+            outputs = Outputs.from_stds(cfg.min_std, cfg.max_std, cfg.output_tanh)
+            mean = mean_and_log_std(agent.params, torch.from_numpy(spec.layout.obs(obs)), outputs)[0].numpy()
+            assert np.abs(mean).max() > 1.0 and np.abs(mean).max() < 10.0
+            agent.begin_trial(TrialPlan(num_trials=16, episodes=1))
+            env_low, env_high = np.array(env_spec.action_low), np.array(env_spec.action_high)
+            expected = promp_env_action(mean, env_low, env_high, scale)
+            np.testing.assert_allclose(agent.act(obs, np.ones(16, bool)), expected, rtol=1e-6, atol=1e-6)
     # The env gets the scaled action; the policy keeps (and computes log-probabilities of) the unscaled one.
-    agent = smoke_agent(spec, action_scale=10.0, init_std=5.0)
-    agent.begin_trial(TrialPlan(num_trials=16, episodes=1))
-    to_env = agent.act(np.zeros((16, spec.aug_obs_dim), np.float32), np.zeros(16, bool))
-    assert agent._last_actions is not None and np.abs(agent._last_actions).max() > 1.0
-    np.testing.assert_allclose(to_env, np.clip(agent._last_actions / 10, -1, 1), rtol=0, atol=1e-7)
+    # Two agents alike but for the scale draw the same actions: scale 1 clips some of them onto the box where
+    # scale 10 divides them into it, and both adapt on the unscaled draws, to the same parameters.
+    one, ten = smoke_agent(spec, init_std=5.0), smoke_agent(spec, action_scale=10.0, init_std=5.0)
+    _, _, to_env_one = explore(one, spec, [6, 6])
+    _, _, to_env_ten = explore(ten, spec, [6, 6])
+    np.testing.assert_allclose(np.clip(10 * to_env_ten, -1, 1), to_env_one, rtol=0, atol=1e-6)
+    assert ((np.abs(to_env_one) == 1.0) & (np.abs(to_env_ten) < 0.99)).any()
+    assert not torch.equal(one.adapted_params["log_std"][0], one.params["log_std"])
+    for name, value in one.adapted_params.items():
+        assert torch.equal(ten.adapted_params[name], value), name
 
 
 @pytest.mark.parametrize("std_head", ["parameter", "shared_network"])
@@ -661,7 +725,7 @@ def test_meta_update_lowers_the_chosen_objective(point_nav, std_head, outer):
     inner = [random_batch(gen, tasks, 12, spec.obs_dim, spec.act_dim, dtype=torch.float32)]
     post = random_batch(gen, tasks, 12, spec.obs_dim, spec.act_dim, dtype=torch.float32)
     before = {k: v.clone() for k, v in agent.params.items()}
-    stats = agent._meta_update(inner, post)
+    stats = agent.meta_update(inner, post)
     outputs = Outputs.from_stds(cfg.min_std, cfg.max_std, cfg.output_tanh)
 
     def objective(params: dict[str, torch.Tensor], old_logp: torch.Tensor) -> tuple[float, torch.Tensor]:

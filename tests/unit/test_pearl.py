@@ -422,48 +422,61 @@ def test_state_without_buffers_is_small_and_still_acts():
 
 
 def test_batched_posterior_equals_a_per_row_loop():
+    """The evaluation posterior of trials of different lengths, in one padded batch, is each trial's own
+    posterior: that of the encoder on exactly the transitions observe was given for that row while active."""
     suite, spec, agent = smoke_agent()
     train(agent, suite, spec, iterations=1)
     n, rng = 4, np.random.default_rng(0)
     agent.begin_trial(TrialPlan(num_trials=n, episodes=3, exploration_episodes=1, seed=0))
+    contexts: list[list[np.ndarray]] = [[] for _ in range(n)]
     for t in range(9):
         active = np.array([True, t < 3, t < 6, t % 2 == 0])
         obs = rng.normal(size=(n, spec.aug_obs_dim)).astype(np.float32)
-        action = rng.uniform(-1, 1, size=(n, spec.act_dim)).astype(np.float32)
-        agent.observe(
-            Transition(obs, action, rng.normal(size=n), obs, np.zeros(n, bool), np.zeros(n, bool), active)
-        )
+        # Actions in eighths: the box [-1, 1] maps onto the policy's [-1, 1] without rounding, so the test
+        # knows each row's context to the bit.
+        action = (rng.integers(-8, 9, size=(n, spec.act_dim)) / 8).astype(np.float32)
+        reward = rng.normal(size=n)
+        agent.observe(Transition(obs, action, reward, obs, np.zeros(n, bool), np.zeros(n, bool), active))
+        for i in np.flatnonzero(active):
+            contexts[i].append(np.concatenate([spec.layout.obs(obs[i]), action[i], [reward[i]]]))
+    assert [len(c) for c in contexts] == [9, 3, 6, 5]
     rows = np.arange(n)
-    lengths = agent._context_len.copy()
-    assert lengths.tolist() == [9, 3, 6, 5]
+    mu, variance = agent.trial_posterior(rows)
     with torch.no_grad():
-        mu, variance = agent.learner.encoder.posterior(
-            torch.from_numpy(agent._context[rows, : lengths.max()]),
-            torch.from_numpy(np.arange(lengths.max())[None] < lengths[:, None]),
-        )
         for i in rows:
-            mu_i, var_i = agent.learner.encoder.posterior(torch.from_numpy(agent._context[i, : lengths[i]]))
+            mu_i, var_i = agent.learner.encoder.posterior(torch.from_numpy(np.array(contexts[i], np.float32)))
             torch.testing.assert_close(mu[i], mu_i, rtol=1e-5, atol=1e-6)
             torch.testing.assert_close(variance[i], var_i, rtol=1e-5, atol=1e-6)
+    # A subset of the rows: the same posteriors.
+    some_mu, some_variance = agent.trial_posterior(np.array([3, 1]))
+    torch.testing.assert_close(some_mu, mu[[3, 1]], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(some_variance, variance[[3, 1]], rtol=1e-5, atol=1e-6)
 
 
 def test_each_exploration_episode_draws_its_own_prior_z_then_the_posterior():
     """oyster resamples z after every trajectory (rlkit/samplers/in_place.py, resample=1) and infers the
-    posterior only once num_exp_traj_eval trajectories are done (rl_algorithm.py, collect_paths)."""
+    posterior only once num_exp_traj_eval trajectories are done (rl_algorithm.py, collect_paths). Seen from
+    outside: a trial's deterministic action is a function of its z (and the observation, held fixed)."""
     suite, spec, agent = smoke_agent()
     train(agent, suite, spec, iterations=1)
     n = 2
     obs = np.zeros((n, spec.aug_obs_dim), np.float32)
     ones = np.ones(n, bool)
+
+    def played() -> np.ndarray:
+        return agent.act(obs, ones)
+
     draws = []
     for reward in (np.ones(n), -5 * np.ones(n)):  # two contexts, the same evaluation seed
         agent.begin_trial(TrialPlan(num_trials=n, episodes=3, exploration_episodes=2, seed=0))
-        first = agent._z.clone()
+        first = played()
         agent.observe(Transition(obs, np.zeros((n, 2), np.float32), reward, obs, ~ones, ones, ones))
         agent.end_episode(ones)  # exploration episode 1 of 2 ended: a new draw from the prior
-        draws.append((first, agent._z.clone()))
+        draws.append((first, played()))
     (first, second), (_, second_other_context) = draws
-    assert not torch.equal(second, first)
-    assert torch.equal(second, second_other_context)  # the prior: the context does not enter
+    assert (second != first).any(axis=1).all()  # every row drew anew
+    np.testing.assert_array_equal(second, second_other_context)  # the prior: the context does not enter
     agent.end_episode(np.array([True, False]))  # row 0 finished its exploration: the posterior
-    assert not torch.equal(agent._z[0], second[0]) and torch.equal(agent._z[1], second[1])
+    after = played()
+    assert (after[0] != second[0]).any()
+    np.testing.assert_array_equal(after[1], second[1])

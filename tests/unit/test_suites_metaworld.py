@@ -68,10 +68,14 @@ def test_env_hides_the_goal_and_reports_success_as_float() -> None:
 def test_reach_to_the_goal_reports_success() -> None:
     suite = make_suite("ml1-reach", 0)
     env = suite.make_env()
-    env.set_task(suite.tasks(META_TEST)[0])
+    task = suite.tasks(META_TEST)[0]
+    env.set_task(task)
     observation, _ = env.reset(seed=0)
-    # The goal is hidden from the agent, but a test may read it from the simulator to steer the hand there.
-    goal = env.active_env._target_pos
+    # The goal is hidden from the agent, but the task's placement vector holds it for a test to steer the hand
+    # there: reach-v3 puts it at the vector's last three entries (SawyerReachEnvV3.reset_model), as the
+    # simulator's goal site shows.
+    goal = _rand_vec(task)[-3:]
+    np.testing.assert_array_equal(env.active_env.model.site("goal").pos, goal)
     successes = []
     for _ in range(150):
         action = np.append(np.clip(10.0 * (goal - observation[:3]), -1.0, 1.0), 0.0)
@@ -183,19 +187,22 @@ def test_pooled_instances_replay_exactly_like_fresh_ones():
     suite = make_suite("ml1-push", seed=0)
     actions = np.random.default_rng(0).uniform(-1, 1, size=(30, 4)).astype(np.float32)
 
-    def replay() -> list[float]:
+    def replay() -> tuple[list[float], object]:
         env = make_trial_env(suite, suite.tasks("meta_test")[:3], episodes_per_trial=1, seed=5)
         rewards = []
         for task in suite.tasks("meta_test")[:3]:
             env.reset(options={"task": task})
             rewards += [env.step(a)[1] for a in actions]
+        instance = env.task_env.active_env
         env.close()  # hands the instance back to the pool
-        return rewards
+        return rewards, instance
 
-    mw._POOL._idle.clear()
-    first = replay()  # on a freshly built instance
-    assert len(mw._POOL._idle["push-v3"]) == 1
-    assert replay() == first  # on the same instance, reused
+    mw.INSTANCE_POOL.clear()
+    first, built = replay()  # on a freshly built instance
+    assert mw.INSTANCE_POOL.idle_count("push-v3") == 1
+    again, reused = replay()
+    assert reused is built  # the same instance, reused
+    assert again == first
 
 
 def test_a_cache_others_can_write_is_never_unpickled(tmp_path, monkeypatch, caplog) -> None:

@@ -89,7 +89,8 @@ def _rollout_samples(memory_scope):
     agent = TrMRLAgent(dataclasses.replace(TINY, memory_scope=memory_scope), spec, seed=0)
     ctx = TrainingContext(suite, spec, 0, 10**9)
     batch = TrialBatch([ctx.trial_env(2) for _ in range(2)], autoreset=False)
-    return agent._collect(batch), spec
+    samples, _ = agent.collect(batch)
+    return samples, spec
 
 
 def test_faithful_memory_clears_the_window_and_zeroes_the_first_token_of_each_episode():
@@ -113,21 +114,49 @@ def test_trial_memory_keeps_the_window_and_the_token_across_episodes():
 
 
 def test_evaluation_interface_clears_memory_at_episode_end_only_when_faithful():
-    suite, spec = reveal(horizon=4)
-    obs = np.ones((2, spec.aug_obs_dim), dtype=np.float32)
-    for scope, expected_count in (("episode", [1, 3]), ("trial", [3, 3])):
-        agent = TrMRLAgent(dataclasses.replace(TINY, memory_scope=scope), spec, seed=0)
-        agent.begin_trial(TrialPlan(2, 2))
-        agent.act(obs, True)
-        agent.act(obs, True)
-        agent.end_episode(np.array([True, False]))
-        agent.act(obs, True)
-        np.testing.assert_array_equal(agent._memory.count, expected_count)
-        if scope == "episode":
-            np.testing.assert_array_equal(agent._memory.windows[0, 0, spec.obs_dim :], 0.0)
-            np.testing.assert_array_equal(agent._memory.windows[0, 1:], 0.0)
-        agent.begin_trial(TrialPlan(2, 2))
-        np.testing.assert_array_equal(agent._memory.count, [0, 0])
+    """After ``end_episode`` a faithful agent acts as on a fresh trial, from an empty window and the token
+    ``[o_0, 0, 0, 0]`` (``RL2Worker.rollout`` resets the window, ``RL2Env.reset`` builds the token); a
+    trial-scope agent keeps its window and the token as given. ``begin_trial`` empties every window."""
+    _, spec = reveal(horizon=4)
+    rng = np.random.default_rng(0)
+    # Both rows see the same distinct tokens, so they act alike unless their memories differ.
+    history = np.repeat(rng.normal(size=(2, 1, spec.aug_obs_dim)), 2, axis=1).astype(np.float32)
+    history[0, :, spec.obs_dim :] = 0.0  # a trial starts on [o_0, 0, 0, 0] (the trial wrapper's reset)
+    obs = np.repeat(rng.normal(size=(1, spec.aug_obs_dim)), 2, axis=0).astype(np.float32)
+    first = obs.copy()
+    first[:, spec.obs_dim :] = 0.0  # [o_0, 0, 0, 0]
+
+    def agent(scope):  # the same weights for both scopes: the scope does not enter the initialisation
+        # A small output layer keeps the means inside the action bounds, where clipping hides no difference.
+        return TrMRLAgent(dataclasses.replace(TINY, memory_scope=scope, output_gain=0.01), spec, seed=0)
+
+    def on_empty_windows(tokens):
+        """A trial-scope agent changes no token, so on a fresh trial it acts on exactly ``tokens``."""
+        fresh = agent("trial")
+        fresh.begin_trial(TrialPlan(2, 2))
+        return fresh.act(tokens, True)
+
+    episode_start, unzeroed_start = on_empty_windows(first), on_empty_windows(obs)
+    assert np.all(np.abs(episode_start) < 1.0) and np.all(np.abs(unzeroed_start) < 1.0)
+    assert not np.array_equal(episode_start, unzeroed_start)  # zeroing the token shows in the action
+    actions = {}
+    for scope in ("episode", "trial"):
+        actor = agent(scope)
+        actor.begin_trial(TrialPlan(2, 2))
+        for tokens in history:
+            actor.act(tokens, True)
+        actor.end_episode(np.array([True, False]))
+        actions[scope] = actor.act(obs, True)
+        actor.begin_trial(TrialPlan(2, 2))
+        np.testing.assert_array_equal(
+            actor.act(obs, True), episode_start if scope == "episode" else unzeroed_start
+        )
+    assert all(np.all(np.abs(a) < 1.0) for a in actions.values())
+    continued = actions["trial"][1]  # row 1's episode goes on: its window holds the history
+    assert not np.array_equal(continued, unzeroed_start[1])  # the history shows in the action
+    np.testing.assert_array_equal(actions["episode"][0], episode_start[0])
+    np.testing.assert_array_equal(actions["episode"][1], continued)
+    np.testing.assert_array_equal(actions["trial"][0], continued)
 
 
 def test_state_dict_round_trip_gives_identical_actions_and_training():
@@ -281,3 +310,27 @@ def test_policy_learns_one_log_std_per_action_dimension():
     agent = TrMRLAgent(default_config("halfcheetah-vel", "paper"), spec, seed=0)
     assert agent.policy.head.log_std.shape == (6,)
     assert torch.allclose(agent.policy.head.log_std, torch.full((6,), math.log(0.2)))
+
+
+def test_token_statistics_travel_as_tensors_and_come_back_exactly():
+    """With normalize_tokens the running statistics are in the checkpoint as tensors (a plain
+    weights_only load reads it) and a loaded agent normalises exactly as the original."""
+    import io
+
+    suite, spec = reveal(horizon=4)
+    config = dataclasses.replace(TINY, normalize_tokens=True)
+    agent = TrMRLAgent(config, spec, seed=0)
+    train(agent, suite, spec, 1)
+    buffer = io.BytesIO()
+    torch.save(agent.state_dict(include_buffers=False), buffer)
+    buffer.seek(0)
+    clone = TrMRLAgent(config, spec, seed=9)
+    clone.load_state_dict(torch.load(buffer, weights_only=True))
+    assert clone.token_stats is not None and agent.token_stats is not None
+    np.testing.assert_array_equal(clone.token_stats.mean, agent.token_stats.mean)
+    np.testing.assert_array_equal(clone.token_stats.var, agent.token_stats.var)
+    assert clone.token_stats.count == agent.token_stats.count
+    obs = np.random.default_rng(2).normal(size=(2, spec.aug_obs_dim)).astype(np.float32)
+    agent.begin_trial(TrialPlan(2, 2))
+    clone.begin_trial(TrialPlan(2, 2))
+    np.testing.assert_array_equal(agent.act(obs, True), clone.act(obs, True))

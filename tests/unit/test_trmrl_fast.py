@@ -1,8 +1,8 @@
 """TrMRL's fast rollout collection (issue #13) against the straightforward one it replaced.
 
-``ReferenceTrMRLAgent`` keeps the original ``_collect``/``_run_trials`` (one append per row per step); the
-agent's batched version must give the identical :class:`~agents.trmrl.ppo.Batch` (arrays compared exactly)
-on the same inputs, including early terminations with top-up trials, token normalisation and the
+``ReferenceTrMRLAgent`` keeps the original ``collect`` (one append per row per step); the agent's batched
+version must give the identical :class:`~agents.trmrl.ppo.Batch` (arrays compared exactly) and training
+return on the same inputs, including early terminations with top-up trials, token normalisation and the
 trial-scope memory, and therefore the identical training run.
 """
 
@@ -18,7 +18,7 @@ import torch
 
 from agents.trmrl.agent import TrMRLAgent
 from agents.trmrl.ppo import Batch
-from benchmark.agent import EnvSpec, Runtime, TrainingContext
+from benchmark.agent import EnvSpec, Runtime, TrainingContext, TrialPlan
 from benchmark.suites import make_suite
 from benchmark.trial import TrialBatch
 from tests.fakes import reveal
@@ -35,26 +35,31 @@ class _TrialRecord:
 
 
 class ReferenceTrMRLAgent(TrMRLAgent):
-    """The agent with the reference (pre-issue-#13) rollout collection, verbatim."""
+    """The agent with the reference rollout collection, the one the batched version replaced.
 
-    def _collect(self, batch: TrialBatch) -> Batch:  # type: ignore[override]
+    Verbatim but for the agent's public methods where they do the same: ``begin_trial`` sizes and empties
+    the memory (its evaluation reseed is unused here) and ``end_episode`` marks the rows whose next token
+    starts an episode.
+    """
+
+    def collect(self, batch: TrialBatch) -> tuple[Batch, float]:
         n = len(batch)
         target = n * self.config.episodes_per_trial * self.spec.horizon
         obs, infos = batch.reset()
         task_ids = [int(info["task_id"]) for info in infos]
-        self._start_trials(n)
+        self.begin_trial(TrialPlan(n, self.config.episodes_per_trial))
         trials: list[_TrialRecord] = []
         episode_returns: list[float] = []
-        trials += self._reference_run_trials(batch, obs, episode_returns)
+        trials += self.reference_trials(batch, obs, episode_returns)
         extra = 0
         while sum(len(t.rewards) for t in trials) < target:
             row = extra % n
             obs, _ = batch.reset(task_ids=[task_ids[row]], rows=[row])
-            self._memory.reset(np.arange(n) == row)
-            self._episode_start[row] = True
-            trials += self._reference_run_trials(batch, obs, episode_returns)
+            self.memory.reset(np.arange(n) == row)
+            self.end_episode(np.arange(n) == row)
+            trials += self.reference_trials(batch, obs, episode_returns)
             extra += 1
-        self._train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
+        train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
 
         def cat(name: str, dtype: Any) -> np.ndarray:
             return np.asarray([x for t in trials for x in getattr(t, name)], dtype=dtype)
@@ -62,7 +67,7 @@ class ReferenceTrMRLAgent(TrMRLAgent):
         def tensor(name: str, dtype: Any) -> torch.Tensor:
             return torch.from_numpy(cat(name, dtype)).to(self.device)
 
-        return Batch(
+        samples = Batch(
             windows=tensor("windows", np.float32),
             index=tensor("index", np.int64),
             tokens=tensor("tokens", np.float32),
@@ -70,28 +75,30 @@ class ReferenceTrMRLAgent(TrMRLAgent):
             rewards=cat("rewards", np.float64),
             trial_lengths=[len(t.rewards) for t in trials],
         )
+        return samples, train_return
 
-    def _reference_run_trials(
+    def reference_trials(
         self, batch: TrialBatch, obs: np.ndarray, episode_returns: list[float]
     ) -> list[_TrialRecord]:
         records = {int(i): _TrialRecord() for i in np.flatnonzero(batch.active)}
         sample = np.zeros(len(batch), dtype=bool)
         while batch.active.any():
             active = batch.active.copy()
+            # No public form of the training step (training noise, token statistics updated on active rows).
             self._training, self._rows_active = True, active
             raw, clipped = self._policy_step(obs, sample, self._action_generator)
             self._training = False
             step = batch.step(clipped)
             for i in np.flatnonzero(active):
                 record = records[int(i)]
-                record.windows.append(self._memory.windows[i].copy())
-                record.index.append(int(self._memory.index[i]))
-                record.tokens.append(self._memory.windows[i, self._memory.index[i]].copy())
+                record.windows.append(self.memory.windows[i].copy())
+                record.index.append(int(self.memory.index[i]))
+                record.tokens.append(self.memory.windows[i, self.memory.index[i]].copy())
                 record.actions.append(raw[i])
                 record.rewards.append(float(step.reward[i]))
                 if step.episode_end[i]:
                     episode_returns.append(float(step.infos[i]["episode_return"]))
-            self._episode_start |= step.episode_end & ~step.trial_end
+            self.end_episode(step.episode_end & ~step.trial_end)
             obs = step.obs
         return [records[i] for i in sorted(records)]
 
@@ -105,7 +112,7 @@ def collect_batches(agent_class, config, suite, spec, iterations: int) -> list[B
     loop = agent.meta_train(ctx)
     for _ in range(iterations):
         next(loop)
-    batches.append(agent._train_return)  # type: ignore[arg-type]
+    batches.append(agent.last_stats["train_return"])  # type: ignore[arg-type]
     return batches
 
 
