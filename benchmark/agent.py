@@ -42,7 +42,7 @@ the same rows; ``begin_trial`` forgets everything of earlier trials; evaluating 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -361,7 +361,7 @@ class TrainingContext:
 class MetaAgent(Protocol):
     """The structural contract; see the module docstring for when the harness calls what."""
 
-    def meta_train(self, ctx: TrainingContext) -> Iterator[None]: ...
+    def meta_train(self, ctx: TrainingContext) -> Generator[None, None, None]: ...
 
     def begin_trial(self, plan: TrialPlan) -> None: ...
 

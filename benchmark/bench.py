@@ -194,7 +194,7 @@ def e2e_child(method: str, suite_name: str, profile: str, budget: int) -> dict:
         "steps_per_s": ctx.env_steps / seconds,
         "peak_rss_mb": peak_mb,
     }
-    stats = getattr(agent, "last_stats", {})
+    stats = agent.last_stats
     if {"collect_env_steps", "collect_seconds", "train_seconds"} <= set(stats):
         # PEARL's first iteration also gathers the initial pool (2,000 steps on each of 100 tasks), which
         # later iterations do not: its steady rate is the iteration's own collection over its own time.

@@ -213,7 +213,7 @@ def _list(what: str) -> None:
 
 
 def _request_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The :class:`~benchmark.run.RunRequest` fields that ``run`` and ``sweep`` share, read once."""
+    """The :class:`~benchmark.request.RunRequest` fields that ``run`` and ``sweep`` share, read once."""
     return {
         "budget_env_steps": args.budget,
         "overrides": tuple(getattr(args, "overrides", ())),
@@ -224,7 +224,8 @@ def _request_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from benchmark.run import RunRequest, execute_run
+    from benchmark.request import RunRequest
+    from benchmark.run import execute_run
 
     # Names, profile and budget are checked before the method's module (and torch) is imported.
     request = RunRequest(args.method, args.suite, args.seed, args.profile, **_request_options(args))

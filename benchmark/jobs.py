@@ -15,8 +15,9 @@ from typing import Any
 
 from benchmark import errors
 from benchmark.agent import Runtime
+from benchmark.request import RunRequest
 from benchmark.results.store import MANIFEST_FILE
-from benchmark.run import RunOutcome, RunRequest, execute_run
+from benchmark.run import RunOutcome, execute_run
 
 STATUSES = ("completed", "skipped", "claimed", "interrupted", "failed", "not started")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -33,7 +33,8 @@ from benchmark.executors import ExecutorOptions, check_executor_name, make_execu
 from benchmark.jobs import STATUSES, STOP_SIGNALS, JobResult, RunSettings, StopRequest
 from benchmark.profiles import get_profile
 from benchmark.registry import check_method_name
-from benchmark.run import DEFAULT_RUNS_DIR, RunRequest
+from benchmark.request import RunRequest
+from benchmark.run import DEFAULT_RUNS_DIR
 from benchmark.suites import check_suite_name
 
 
@@ -46,7 +47,7 @@ def build_grid(
     **options: Any,
 ) -> list[RunRequest]:
     """The runs of a sweep: ``None`` takes the profile's own methods, suites and seed count; ``options``
-    are the :class:`~benchmark.run.RunRequest` fields every run shares (budget, evaluation sizes).
+    are the :class:`~benchmark.request.RunRequest` fields every run shares (budget, evaluation sizes).
     Everything is validated up front."""
     chosen = get_profile(profile)
     methods = [check_method_name(m) for m in (methods or chosen.methods)]

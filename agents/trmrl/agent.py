@@ -28,7 +28,7 @@ extra trials on the same tasks, row by row, until the target is reached.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -219,7 +219,7 @@ class TrMRLAgent(AgentBase):
 
     # ------------------------------------------------------------------ training
 
-    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+    def meta_train(self, ctx: TrainingContext) -> Generator[None, None, None]:
         """One iteration = at least ``meta_batch × episodes × horizon`` steps of complete trials on
         meta_train tasks (the meta-batch, topped up as garage's sampler did) + one PPO update."""
         config = self.config

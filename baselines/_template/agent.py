@@ -8,7 +8,7 @@ and the contract tests, the CLI, sweeps and every figure pick it up.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -86,7 +86,7 @@ class TemplateAgent(AgentBase):
         action = np.where(row_mask(deterministic, len(obs))[:, None], mean, mean + noise)
         return np.clip(action, self._low, self._high).astype(np.float32)
 
-    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+    def meta_train(self, ctx: TrainingContext) -> Generator[None, None, None]:
         # Take every environment from ctx: the harness counts env_steps through them.
         batch = ctx.trial_batch(self.config.meta_batch_size, self.config.episodes_per_trial)
         obs, _ = batch.reset()

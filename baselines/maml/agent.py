@@ -28,7 +28,7 @@ adapted parameters. With ``exploration_episodes == 0`` no adaptation happens: MA
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -193,7 +193,7 @@ class MAMLAgent(AgentBase):
             cfg.meta_batch_size * cfg.rollouts_per_task * self.spec.horizon * (cfg.num_inner_grad_steps + 1)
         )
 
-    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+    def meta_train(self, ctx: TrainingContext) -> Generator[None, None, None]:
         """One meta-iteration (pre-update rollouts, inner step(s), post-update rollouts, TRPO) per yield."""
         cfg = self.config
         tasks, rollouts = cfg.meta_batch_size, cfg.rollouts_per_task

@@ -30,7 +30,7 @@ reseeded by every ``begin_trial``; training streams are never touched.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -184,7 +184,7 @@ class PEARLAgent(AgentBase):
             num_tasks, capacity, {"obs": obs_dim, "action": act_dim, "reward": 1}
         )
 
-    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+    def meta_train(self, ctx: TrainingContext) -> Generator[None, None, None]:
         cfg = self.config
         if self.train_tasks is None:
             self.train_tasks = stratified_task_ids(ctx.num_train_tasks, cfg.num_train_tasks, self._rng)

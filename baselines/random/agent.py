@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,7 +56,7 @@ class RandomAgent(AgentBase):
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(self._low, self._high, size=(n, self.spec.act_dim)).astype(np.float32)
 
-    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+    def meta_train(self, ctx: TrainingContext) -> Generator[None, None, None]:
         # Whole trials per iteration: every yield falls between trials, where a run can be resumed exactly.
         # One episode each: the random agent learns nothing, and an iteration stays num_trials episodes.
         batch = ctx.trial_batch(self.config.num_trials, episodes_per_trial=1, autoreset=False)

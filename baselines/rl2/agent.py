@@ -23,7 +23,7 @@ How that maps onto SB3 (ecosystem notes §3.2):
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -184,7 +184,7 @@ class RL2Agent(AgentBase):
             self._return_rms = venv.ret_rms
         return venv
 
-    def meta_train(self, ctx: TrainingContext) -> Iterator[None]:
+    def meta_train(self, ctx: TrainingContext) -> Generator[None, None, None]:
         """One PPO iteration (``steps_per_iteration`` env steps, then ``n_epochs`` of updates) per yield."""
         cfg = self.config
         n_steps = cfg.trials_per_env * self.steps_per_trial

@@ -21,7 +21,7 @@ from benchmark.errors import BenchmarkError
 
 if TYPE_CHECKING:
     from benchmark.jobs import JobResult, RunSettings, StopRequest
-    from benchmark.run import RunRequest
+    from benchmark.request import RunRequest
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,7 +30,7 @@ from typing import ClassVar
 from benchmark.errors import BenchmarkError
 from benchmark.executors import ExecutorOptions, StopEscalation, check_local_device
 from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
-from benchmark.run import RunRequest
+from benchmark.request import RunRequest
 
 # One run per core: BLAS and torch in every worker stay on one thread.
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}

@@ -28,8 +28,8 @@ from benchmark.errors import BenchmarkError
 from benchmark.executors import ExecutorOptions, StopEscalation
 from benchmark.executors.local import SINGLE_THREAD_ENV
 from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job, unfinished_result
+from benchmark.request import RunRequest
 from benchmark.results.store import MANIFEST_FILE
-from benchmark.run import RunRequest
 
 HEAD_TIMEOUT_S = 5.0
 """how long to wait for a Ray head's port to answer before giving up (ray.init itself retries for minutes)"""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from benchmark.protocol import EpisodeResult, TrialTrace
-    from benchmark.run import RunSpec
+    from benchmark.request import RunSpec
 
 
 def trial_key(spec: RunSpec, env_steps: int, trial: EpisodeResult | TrialTrace) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmark.run import RunRequest
+from benchmark.request import RunRequest
 
 REPO = Path(__file__).resolve().parents[2]
 # The grid of these tests: the random agent on point-nav (the fastest suite), smoke evaluation sizes.

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmark.request import RunRequest
 from benchmark.results.store import RESUME_FILE, read_run_metrics
-from benchmark.run import RunRequest
 from benchmark.sweep import execute_sweep
 from tests.cluster.sweep_helpers import (
     alive,

@@ -313,7 +313,7 @@ def test_every_numeric_config_field_refuses_nan_and_a_negative_value_at_resoluti
     import dataclasses
 
     from benchmark.errors import BenchmarkError
-    from benchmark.run import resolve_run
+    from benchmark.request import resolve_run
 
     config = factory_of(method).default_config("point-nav", "smoke")
     numeric = [

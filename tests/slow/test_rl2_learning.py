@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmark.request import resolve_run
 from benchmark.results.store import METRICS_FILE
-from benchmark.run import execute_run, resolve_run
+from benchmark.run import execute_run
 from benchmark.suites.base import META_TEST
 from tests.learning import t_interval
 

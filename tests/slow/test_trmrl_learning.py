@@ -23,7 +23,8 @@ import torch
 from baselines.random.agent import RandomAgent, RandomConfig
 from benchmark.agent import EnvSpec
 from benchmark.protocol import evaluate
-from benchmark.run import execute_run, resolve_run
+from benchmark.request import resolve_run
+from benchmark.run import execute_run
 from benchmark.suites import make_suite
 from tests.learning import t_interval
 

@@ -25,9 +25,10 @@ from benchmark.checkpoint import safe_load
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.executors.ray_cluster import check_reachable
+from benchmark.request import resolve_run
 from benchmark.results.schema import traces_path_for
 from benchmark.results.store import runs_path_for
-from benchmark.run import Run, resolve_run
+from benchmark.run import Run
 
 RUN = ["run", "--method", "random", "--suite", "point-nav", "--no-progress", "--checkpoint-minutes", "0"]
 RUN_ID = resolve_run("random", "point-nav", 0, "smoke")[0].run_id

@@ -19,8 +19,9 @@ import pytest
 
 from benchmark import registry
 from benchmark.errors import RunLockedError
+from benchmark.request import resolve_run
 from benchmark.results.store import METRICS_FILE, RESUME_FILE, TRACES_FILE
-from benchmark.run import RunClaim, execute_run, resolve_run
+from benchmark.run import RunClaim, execute_run
 
 REPO = Path(__file__).resolve().parents[2]
 BUDGET = 2_400

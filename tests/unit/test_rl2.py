@@ -20,8 +20,9 @@ from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
 from benchmark.constraints import check_config
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings, evaluate
+from benchmark.request import resolve_run
 from benchmark.results.store import METRICS_FILE
-from benchmark.run import execute_run, resolve_run
+from benchmark.run import execute_run
 from benchmark.suites.base import META_TEST, META_TRAIN
 from benchmark.trial import TrialBatch, make_trial_env
 from tests.fakes import reveal, train

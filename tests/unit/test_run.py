@@ -8,8 +8,9 @@ import pytest
 from benchmark import registry
 from benchmark.agent import AgentBase
 from benchmark.errors import BenchmarkError
+from benchmark.request import resolve_run
 from benchmark.results.store import read_run_metrics
-from benchmark.run import execute_run, load_checkpoint, resolve_run
+from benchmark.run import execute_run, load_checkpoint
 
 
 def run_point_nav(runs_dir, seed=0, **kwargs):

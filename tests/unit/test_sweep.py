@@ -15,7 +15,7 @@ from benchmark import errors, jobs
 from benchmark.errors import BenchmarkError
 from benchmark.executors import EXECUTORS, ExecutorOptions, make_executor
 from benchmark.jobs import JobResult, RunSettings, StopRequest, attempt_job
-from benchmark.run import RunRequest
+from benchmark.request import RunRequest
 from benchmark.sweep import SweepReport, build_grid, execute_sweep
 
 JOBS = build_grid("smoke", ["random"], ["point-nav"], seeds=3)

@@ -16,7 +16,8 @@ from benchmark import registry
 from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import get_profile
-from benchmark.run import execute_run, resolve_run
+from benchmark.request import resolve_run
+from benchmark.run import execute_run
 from benchmark.suites import SUITES
 from benchmark.trial import TrialBatch
 from tests.fakes import reveal, train

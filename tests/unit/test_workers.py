@@ -17,8 +17,9 @@ import torch
 import benchmark.run
 from benchmark import registry
 from benchmark.agent import EnvSpec, Runtime, TrainingContext
+from benchmark.request import resolve_run
 from benchmark.results.store import METRICS_FILE, TRACES_FILE
-from benchmark.run import execute_run, resolve_run
+from benchmark.run import execute_run
 from benchmark.suites import make_suite
 from benchmark.workers import WorkerTrialBatch
 
