@@ -9,12 +9,16 @@ WORKERS ?=
 RESULTS ?= results/results.parquet
 FIGURES_OUT ?= analysis/out
 
-.PHONY: install test test-slow lint type deviations reproduce-paper eta sweep results figures bench clean
+.PHONY: install install-tracking test test-slow lint type deviations reproduce-paper eta sweep results figures bench clean
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -e ".[dev]"
+
+# TensorBoard logging of training statistics and evaluation scores (optional; runs are the same without it).
+install-tracking: $(BIN)/python
+	$(BIN)/python -m pip install -e ".[dev,tracking]"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +50,7 @@ sweep:
 	$(BIN)/python -m benchmark sweep --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS),)
 
 results:
-	$(BIN)/python -m benchmark results --out $(RESULTS)
+	$(BIN)/python -m benchmark results --profile $(PROFILE) --out $(RESULTS)
 
 figures:
 	$(BIN)/python -m analysis --results $(RESULTS) --out $(FIGURES_OUT)
@@ -56,4 +60,4 @@ bench:
 	$(BIN)/python -m agents.trmrl.bench $(if $(QUICK),--quick,)
 
 clean:
-	rm -rf results/runs $(RESULTS) $(FIGURES_OUT) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf results/runs results/*.parquet $(FIGURES_OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--traces",
         default=None,
-        help="traces table (default: traces.parquet or <stem>.traces.parquet beside it)",
+        help="traces table (default: <stem>.traces.parquet beside the results table, if it exists)",
     )
     parser.add_argument(
         "--runs", default=None, help="run folders with manifest.json (default: runs/ beside the table)"
@@ -81,16 +81,14 @@ def resolve_results(results: str | Path) -> tuple[Path, str | None]:
 
 
 def find_traces(results: Path, traces: str | Path | None) -> Path | None:
-    """The traces table beside ``results`` (``traces.parquet`` or ``<stem>.traces.parquet``), if any."""
+    """The traces table of ``results`` (:func:`~benchmark.results.schema.traces_path_for`), if it exists;
+    never a table of another name that happens to lie beside it."""
     if traces is not None:
         return Path(traces)
-    for candidate in (
-        results.with_name(f"{results.stem}.traces.parquet"),
-        results.with_name("traces.parquet"),
-    ):
-        if candidate.exists():
-            return candidate
-    return None
+    from benchmark.results.schema import traces_path_for
+
+    candidate = traces_path_for(results)
+    return candidate if candidate.exists() else None
 
 
 def read_traces(path: Path | None) -> pd.DataFrame | None:
@@ -153,7 +151,7 @@ def run(
             source += f" ({note})"
         runs_dir = Path(runs) if runs is not None else path.parent / "runs"
         run_ids = sorted(df.rows["run_id"].astype(str).unique())
-        from benchmark.results.store import runs_path_for
+        from benchmark.results.schema import runs_path_for
 
         flags = provenance.flags(run_ids, runs_dir, runs_path_for(path))
         written += report_module.make(df, out_dir, seed=seed, reps=reps, source=source, provenance=flags)

@@ -1,11 +1,10 @@
 """Where a results table's runs come from: code version and device.
 
-``benchmark results`` writes them beside the merged table (``runs.parquet`` next to ``results.parquet``:
-``run_id, commit, dirty, device, threads, ...``); without that table they are read from the runs' own
-manifests (``results/runs/<run_id>/manifest.json``: ``git.commit``, ``git.dirty``, ``runtime.device``).
-A table that mixes code versions, dirty trees or devices
-is flagged in the report: its numbers may not be comparable. Without manifests the report says that the code
-version and device are unknown.
+``benchmark results`` writes them beside the merged table (``results.runs.parquet`` next to
+``results.parquet``: ``run_id, commit, dirty, device, threads, ...``); without that table they are read from
+the runs' own manifests (``results/runs/<run_id>/manifest.json``: ``git.commit``, ``git.dirty``,
+``runtime.device``). A table that mixes code versions, dirty trees or devices is flagged in the report: its
+numbers may not be comparable. Without manifests the report says that the code version and device are unknown.
 """
 
 from __future__ import annotations

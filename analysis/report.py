@@ -144,6 +144,9 @@ def _aggregate_tables(result: aggregates.Aggregates) -> list[str]:
     if table.empty:
         return ["No suite could be aggregated (see the table of references below for why).", ""]
     lines = [f"Over {len(result.suites)} suite(s): {', '.join(result.suites)}.", ""]
+    if result.left_out:
+        left = "; ".join(f"{m} ({why})" for m, why in result.left_out.items())
+        lines[-1:] = [f"Left out of the aggregates (not run on every aggregated suite): {left}.", ""]
     header = ["method (runs x suites)", *[aggregates.METRIC_TITLES[m] for m in stats.AGGREGATES]]
     rows = []
     for method in result.methods:
@@ -264,8 +267,9 @@ def make(
         "of improvement and performance profiles: exact Clopper-Pearson. Simulated coverage of these "
         "intervals at n = 3, 5, 10 is in `analysis/README.md`.",
         "- **Normalisation** (aggregates only): fixed references per suite, 0 = the random policy, 1 = a "
-        "documented upper reference (table below); suites without an upper reference, suites that not every "
-        "method ran, and degenerate suites are left out.",
+        "documented upper reference (table below); suites without an upper reference and degenerate suites "
+        "are left out, and the aggregates keep the largest block of methods x suites in which every method "
+        "ran every suite (a method outside it is named).",
         "",
         "## Final meta-test numbers per suite",
         "",

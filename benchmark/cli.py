@@ -141,10 +141,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_option(config)
     config.add_argument("--json", action="store_true", help="print JSON (value and source per field)")
 
+    status = verbs.add_parser("status", help="list the runs in a runs folder: status, progress, profile")
+    status.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_DIR,
+        help=f"the runs folder (default {DEFAULT_RUNS_DIR})",
+    )
+    status.add_argument("--profile", help="only the runs of this profile")
+
+    combine = verbs.add_parser(
+        "combine",
+        help="one table from several merged tables (e.g. yours beside results/reference/quick.parquet)",
+    )
+    combine.add_argument("tables", nargs="+", type=Path, help="merged results tables (parquet)")
+    combine.add_argument("--out", type=Path, required=True, help="the combined table (parquet)")
+
     results = verbs.add_parser("results", help="merge completed runs into one validated parquet table")
     results.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
     results.add_argument("--out", type=Path, default=DEFAULT_RUNS_DIR.parent / "results.parquet")
     results.add_argument("--include-incomplete", action="store_true", help="also merge running/failed runs")
+    mixing = results.add_mutually_exclusive_group()
+    mixing.add_argument(
+        "--profile", help="merge only the runs of this profile (one of: " + ", ".join(PROFILES) + ")"
+    )
+    mixing.add_argument(
+        "--all-profiles",
+        action="store_true",
+        help="merge runs of several profiles into one table (their seeds count together)",
+    )
     return parser
 
 
@@ -311,8 +336,31 @@ def _results(args: argparse.Namespace) -> None:
 
     from benchmark.results.store import merge_runs, mixed_provenance, runs_path_for
 
-    out, runs, rows = merge_runs(args.runs_dir, args.out, args.include_incomplete)
+    if args.profile is not None:
+        from benchmark.profiles import get_profile
+
+        get_profile(args.profile)  # an unknown name is a one-line error, not an empty merge
+    out, runs, rows = merge_runs(
+        args.runs_dir, args.out, args.include_incomplete, profile=args.profile, all_profiles=args.all_profiles
+    )
     print(f"merged {runs} runs, {rows} rows -> {out}")
+    for note in mixed_provenance(pd.read_parquet(runs_path_for(out))):
+        print(f"benchmark: warning: the table {note} (see {runs_path_for(out)})", file=sys.stderr)
+
+
+def _status(args: argparse.Namespace) -> None:
+    from benchmark.results.status import format_status, status_table
+
+    print(format_status(status_table(args.runs_dir, args.profile), args.runs_dir))
+
+
+def _combine(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from benchmark.results.store import combine_tables, mixed_provenance, runs_path_for
+
+    out, runs, rows = combine_tables(args.tables, args.out)
+    print(f"combined {runs} runs, {rows} rows from {len(args.tables)} tables -> {out}")
     for note in mixed_provenance(pd.read_parquet(runs_path_for(out))):
         print(f"benchmark: warning: the table {note} (see {runs_path_for(out)})", file=sys.stderr)
 
@@ -336,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
             _config(args)
         elif args.verb == "results":
             _results(args)
+        elif args.verb == "status":
+            _status(args)
+        elif args.verb == "combine":
+            _combine(args)
         return 0
     except BenchmarkError as exc:
         print(f"benchmark: error: {exc}", file=sys.stderr)

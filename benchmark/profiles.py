@@ -15,7 +15,8 @@ import numpy as np
 
 from benchmark.errors import BenchmarkError
 from benchmark.protocol import EvalSettings
-from benchmark.registry import method_names
+from benchmark.registry import METHODS as REGISTERED_METHODS
+from benchmark.registry import methods_of_profile
 from benchmark.suites import SUITES, suites_of
 
 CONFIG_TIERS = ("smoke", "quick", "paper")
@@ -85,14 +86,13 @@ def _same_for(suites: tuple[str, ...], budget: SuiteBudget) -> dict[str, SuiteBu
     return dict.fromkeys(suites, budget)
 
 
-METHODS = method_names()  # the registry is the one method list, ablation variants included
 PAPER_SUITES = ("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ml1-reach", "ml1-push", "ml45")
 """The suites of the paper's figures (``plot_online_adaptation.py``)."""
 
 SMOKE = Profile(
     name="smoke",
     description="seconds per run: proves the pipeline end to end, measures nothing",
-    methods=METHODS,
+    methods=methods_of_profile("smoke"),
     suites=("point-nav", "halfcheetah-vel", "ml1-push"),
     seeds=1,
     budgets={
@@ -111,7 +111,7 @@ _MEASURED_SPLITS = ("meta_test", "ood")
 QUICK = Profile(
     name="quick",
     description="every method on the paper's suites and point-nav, 3 seeds, about 2 h on 2 CPU cores",
-    methods=METHODS,
+    methods=methods_of_profile("quick"),
     # longest runs first: the pool finishes sooner
     suites=("ml45", "ml1-push", "ml1-reach", "ant-dir", "halfcheetah-vel", "halfcheetah-dir", "point-nav"),
     seeds=3,
@@ -130,7 +130,7 @@ PAPER_FIGURE_SEEDS = 3
 PAPER = Profile(
     name="paper",
     description="the paper's grid + ML10: 50M env steps, 20x6 / 10x10 evaluation, 5 seeds",
-    methods=METHODS,
+    methods=methods_of_profile("paper"),
     suites=(*PAPER_SUITES, "ml10"),
     seeds=5,
     budgets={
@@ -149,7 +149,7 @@ PAPER = Profile(
 LONG = Profile(
     name="long",
     description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds, ~9 CPU-hours",
-    methods=method_names(variants=False),  # the paper's methods, no ablations
+    methods=methods_of_profile("long"),
     suites=("halfcheetah-vel",),
     seeds=3,
     budgets={
@@ -161,7 +161,11 @@ LONG = Profile(
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, LONG, PAPER)}
 
-# Every profile must budget every suite: a suite added to the registry without a budget fails at import.
+# Every profile must budget every suite: a suite added to the registry without a budget fails at import;
+# a method entry naming a profile that does not exist fails likewise.
+for _name, _entry in REGISTERED_METHODS.items():
+    _unknown = set(_entry.profiles) - set(PROFILES)
+    assert not _unknown, f"method {_name} joins unknown profiles {sorted(_unknown)}"
 for _profile in PROFILES.values():
     _missing = set(SUITES) - set(_profile.budgets)
     assert not _missing, f"profile {_profile.name} has no budget for {sorted(_missing)}"

@@ -26,6 +26,10 @@ class MethodEntry:
     agent: str  # "module:Class"
     description: str
     overrides: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ("smoke", "quick")
+    """the profiles whose default grids include the method (:mod:`benchmark.profiles`); a new method joins
+    the smoke and quick grids, and the long and paper grids (days of compute) only when its entry says so.
+    Any method runs under any profile when named (``sweep --methods``, ``run --method``)."""
 
     def load(self) -> AgentFactory:
         """The agent class; a module that fails to import or lacks the class is a one-line error."""
@@ -42,22 +46,40 @@ class MethodEntry:
             raise BenchmarkError(f"{module_name} has no class {class_name!r} ({self.agent!r})") from None
 
 
+EVERY_PROFILE = ("smoke", "quick", "long", "paper")
+"""the paper's methods join every profile's grid"""
+
 METHODS: dict[str, MethodEntry] = {
     "random": MethodEntry(
-        "baselines.random.agent:RandomAgent", "uniform random actions; the floor of every figure"
+        "baselines.random.agent:RandomAgent",
+        "uniform random actions; the floor of every figure",
+        profiles=EVERY_PROFILE,
     ),
-    "rl2": MethodEntry("baselines.rl2.agent:RL2Agent", "RL²: LSTM memory across a trial, RecurrentPPO"),
-    "trmrl": MethodEntry("agents.trmrl.agent:TrMRLAgent", "TrMRL: 5-token memory transformer, PPO (paper)"),
+    "rl2": MethodEntry(
+        "baselines.rl2.agent:RL2Agent",
+        "RL²: LSTM memory across a trial, RecurrentPPO",
+        profiles=EVERY_PROFILE,
+    ),
+    "trmrl": MethodEntry(
+        "agents.trmrl.agent:TrMRLAgent",
+        "TrMRL: 5-token memory transformer, PPO (paper)",
+        profiles=EVERY_PROFILE,
+    ),
     "trmrl-trial": MethodEntry(
         "agents.trmrl.agent:TrMRLAgent",
         "TrMRL ablation: the window is kept across a trial's episodes (memory_scope=trial; not in the paper)",
         overrides=("memory_scope=trial",),
+        profiles=("smoke", "quick", "paper"),
     ),
     "pearl": MethodEntry(
-        "baselines.pearl.agent:PEARLAgent", "PEARL: probabilistic context encoder + SAC (oyster)"
+        "baselines.pearl.agent:PEARLAgent",
+        "PEARL: probabilistic context encoder + SAC (oyster)",
+        profiles=EVERY_PROFILE,
     ),
     "maml": MethodEntry(
-        "baselines.maml.agent:MAMLAgent", "MAML-TRPO: policy-gradient inner step, TRPO meta-update (ProMP)"
+        "baselines.maml.agent:MAMLAgent",
+        "MAML-TRPO: policy-gradient inner step, TRPO meta-update (ProMP)",
+        profiles=EVERY_PROFILE,
     ),
 }
 
@@ -86,3 +108,8 @@ def base_method(name: str) -> str:
 
 def load_method(name: str) -> AgentFactory:
     return METHODS[check_method_name(name)].load()
+
+
+def methods_of_profile(profile: str) -> tuple[str, ...]:
+    """The methods whose entries join ``profile``'s default grid, in registry order."""
+    return tuple(name for name, entry in METHODS.items() if profile in entry.profiles)

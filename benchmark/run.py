@@ -36,7 +36,7 @@ from benchmark.errors import BenchmarkError, ResultsSchemaError, RunLockedError
 from benchmark.files import Digest, atomic_write, cut_to, holds_prefix
 from benchmark.protocol import TrialTrace, evaluate
 from benchmark.request import RunSpec
-from benchmark.results.rows import metric_rows, step_trace_rows
+from benchmark.results.rows import evaluation_scores, metric_rows, step_trace_rows
 from benchmark.results.store import (
     CHECKPOINT_FILE,
     METRICS_FILE,
@@ -360,7 +360,9 @@ class Run:
         record = spec.eval.traces == "all" or (spec.eval.traces == "final" and due[-1] == spec.eval_grid[-1])
         traces: list[TrialTrace] | None = [] if record else None
         results = evaluate(self.agent, self.suite, spec.eval, spec.seed, traces)
-        rows = self.writer.append(metric_rows(spec, due[-1], results))
+        new_rows = metric_rows(spec, due[-1], results)
+        rows = self.writer.append(new_rows)
+        self.progress_log.log_evaluation(due[-1], evaluation_scores(new_rows))
         trace_rows = 0
         if self.traces_writer is not None and traces:
             trace_rows = self.traces_writer.append(step_trace_rows(spec, due[-1], traces))
@@ -383,14 +385,9 @@ class Run:
         return True
 
     def _log_progress(self, steps: int, seconds: float) -> None:
-        stats = self.agent.last_stats
+        rate = {"env_steps_per_s": round(steps / seconds, 1)} if seconds > 0 else {}
         self.progress_log.append(
-            {
-                "env_steps": self.ctx.env_steps,
-                "wall_s": round(self.train_seconds, 3),
-                "env_steps_per_s": round(steps / seconds, 1) if seconds > 0 else None,
-                **{k: v for k, v in dict(stats).items() if isinstance(v, (int, float))},
-            }
+            self.ctx.env_steps, round(self.train_seconds, 3), {**rate, **self.agent.last_stats}
         )
 
     # ---- files --------------------------------------------------------------------------------------------

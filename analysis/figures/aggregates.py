@@ -56,10 +56,10 @@ INTERVAL = "95% stratified bootstrap SE x Student-t (small-sample corrected)"
 def suite_status(final: pd.DataFrame, refs: dict[str, references_module.Reference]) -> pd.DataFrame:
     """Per suite: its references, whether it is degenerate, and whether (and why not) it is aggregated.
 
-    Columns ``suite, metric, lower, upper, upper_kind, degenerate, methods, aggregated, reason``.
+    Columns ``suite, metric, lower, upper, upper_kind, degenerate, methods, aggregated, reason``. Which
+    suites and methods are aggregated is :func:`aggregated_block`'s choice.
     """
     methods = method_order(final["method"].unique())
-    common = set(tables.common_suites(final, methods))
     degenerate = tables.degenerate_suites(final)
     rows = []
     for suite in sorted(final["suite"].unique()):
@@ -71,8 +71,6 @@ def suite_status(final: pd.DataFrame, refs: dict[str, references_module.Referenc
             reason = "no documented upper reference"
         elif suite in degenerate:
             reason = f"degenerate: every run of every method scores {degenerate[suite]:.4g}"
-        elif suite not in common:
-            reason = "not run by every method"
         have = sorted(final.loc[final["suite"] == suite, "method"].unique())
         rows.append(
             {
@@ -87,14 +85,50 @@ def suite_status(final: pd.DataFrame, refs: dict[str, references_module.Referenc
                 "reason": reason or "aggregated",
             }
         )
-    return pd.DataFrame(rows)
+    status = pd.DataFrame(rows)
+    if status.empty:
+        return status
+    candidates = status.loc[status["aggregated"], "suite"].tolist()
+    _, suites, _ = aggregated_block(final, methods, candidates)
+    dropped = status["aggregated"] & ~status["suite"].isin(suites)
+    status.loc[dropped, "aggregated"] = False
+    status.loc[dropped, "reason"] = "not run by every aggregated method (the largest block is kept)"
+    return status
+
+
+def aggregated_block(
+    final: pd.DataFrame, methods: list[str], candidates: list[str]
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """``(methods, suites, left_out)``: the largest block of methods x suites in which every method ran
+    every suite, among the ``candidates`` (suites with usable references, not degenerate).
+
+    Aggregates compare methods on the same suites. Rather than shrinking every method to the suites that
+    all of them ran (one method run on one suite would reduce the comparison to that suite), the block
+    with the most (method, suite) cells is kept, more suites winning a tie, and a method outside it is
+    named with what it ran (``left_out``): the figures' notes and the report show both.
+    """
+    ran = {m: set(final.loc[final["method"] == m, "suite"].astype(str)) & set(candidates) for m in methods}
+    best: tuple[int, int, list[str], list[str]] = (0, 0, [], [])
+    for block in {frozenset(have) for have in ran.values() if have}:
+        members = [m for m in methods if block <= ran[m]]
+        cells = len(members) * len(block)
+        if (cells, len(block)) > best[:2]:
+            best = (cells, len(block), members, sorted(block))
+    _, _, members, suites = best
+    left_out = {
+        m: f"ran {len(ran[m] & set(suites))} of the {len(suites)} aggregated suites"
+        for m in methods
+        if m not in members
+    }
+    return members, suites, left_out
 
 
 def normalized_final_scores(
     df: tables.Table, refs: dict[str, references_module.Reference] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
-    """``(scores, status, methods, suites)``: final scores with a ``normalized`` column (suites with usable
-    references), the per-suite status, the methods in legend order and the aggregated suites."""
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str], dict[str, str]]:
+    """``(scores, status, methods, suites, left_out)``: final scores with a ``normalized`` column (suites
+    with usable references), the per-suite status, the aggregated methods in legend order, the aggregated
+    suites, and the methods left out of the aggregates with the reason (:func:`aggregated_block`)."""
     refs = references_module.load() if refs is None else refs
     final = tables.final_scores(tables.score_table(df), "meta_test")
     status = suite_status(final, refs)
@@ -103,9 +137,10 @@ def normalized_final_scores(
     lower = scores["suite"].map({s: r.lower for s, r in usable.items()})
     upper = scores["suite"].map({s: r.upper for s, r in usable.items()})
     scores["normalized"] = (scores["score"] - lower) / (upper - lower)
-    methods = method_order(final["method"].unique())
-    suites = status.loc[status["aggregated"], "suite"].tolist()
-    return scores, status, methods, suites
+    everyone = method_order(final["method"].unique())
+    candidates = status.loc[status["aggregated"], "suite"].tolist() if not status.empty else []
+    methods, suites, left_out = aggregated_block(final, everyone, candidates)
+    return scores, status, methods, suites, left_out
 
 
 @dataclass(frozen=True)
@@ -118,6 +153,8 @@ class Aggregates:
     """The suites aggregated over."""
     tables: dict[str, pd.DataFrame]
     """Tables named after their CSV files."""
+    left_out: dict[str, str]
+    """Methods outside the aggregated block, with what they ran."""
 
 
 def paired_poi(final: pd.DataFrame, reference: str, other: str, suites: list[str]) -> tuple:
@@ -160,7 +197,7 @@ def _compute(
     reference: str,
     refs: dict[str, references_module.Reference] | None,
 ) -> Aggregates:
-    scores, status, methods, suites = normalized_final_scores(df, refs)
+    scores, status, methods, suites, left_out = normalized_final_scores(df, refs)
     aggregate_rows, poi_rows, profile_rows = [], [], []
     if suites:
         arrays = {m: tables.per_suite_arrays(scores, m, suites, "normalized") for m in methods}
@@ -223,18 +260,22 @@ def _compute(
         ),
         "normalization": status,
     }
-    return Aggregates(methods, suites, numbers)
+    return Aggregates(methods, suites, numbers, left_out)
 
 
-def _suites_note(suites: list[str], width: int = 70) -> str:
+def suites_note(suites: list[str], left_out: dict[str, str], width: int = 70) -> str:
     note = (
         f"normalized final meta-test scores (0 = random, 1 = upper reference) over {len(suites)} suite(s): "
     )
     note += ", ".join(suites)
+    if left_out:
+        note += "; left out: " + ", ".join(f"{m} ({why})" for m, why in left_out.items())
     return "\n".join(textwrap.wrap(note, width, break_on_hyphens=False))
 
 
-def _interval_figure(table: pd.DataFrame, methods: list[str], styles, suites: list[str]):
+def _interval_figure(
+    table: pd.DataFrame, methods: list[str], styles, suites: list[str], left_out: dict[str, str]
+):
     fig = new_figure(10.0, 1.1 + 0.38 * len(methods))
     axes = fig.subplots(1, len(METRIC_TITLES), sharey=True, squeeze=False)[0]
     for ax, (metric, title) in zip(axes, METRIC_TITLES.items(), strict=True):
@@ -254,11 +295,13 @@ def _interval_figure(table: pd.DataFrame, methods: list[str], styles, suites: li
     ]
     axes[0].set_yticks(range(len(methods)), labels)
     axes[0].invert_yaxis()
-    fig.suptitle(f"Aggregate metrics, 95 % intervals (small-sample corrected)\n{_suites_note(suites, 110)}")
+    fig.suptitle(
+        f"Aggregate metrics, 95 % intervals (small-sample corrected)\n{suites_note(suites, left_out, 110)}"
+    )
     return fig
 
 
-def _poi_figure(table: pd.DataFrame, styles, suites: list[str]):
+def _poi_figure(table: pd.DataFrame, styles, suites: list[str], left_out: dict[str, str]):
     others = table["method_y"].tolist()
     fig = new_figure(6.4, 1.3 + 0.38 * len(others))
     ax = fig.add_subplot()
@@ -280,11 +323,15 @@ def _poi_figure(table: pd.DataFrame, styles, suites: list[str]):
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel(f"P({reference} > X) on paired (suite, seed) final scores")
     ax.grid(axis="y", visible=False)
-    ax.set_title(f"Probability of improvement, exact 95 % intervals\n{_suites_note(suites)}", fontsize=9)
+    ax.set_title(
+        f"Probability of improvement, exact 95 % intervals\n{suites_note(suites, left_out)}", fontsize=9
+    )
     return fig
 
 
-def _profile_figure(table: pd.DataFrame, methods: list[str], styles, suites: list[str]):
+def _profile_figure(
+    table: pd.DataFrame, methods: list[str], styles, suites: list[str], left_out: dict[str, str]
+):
     fig = new_figure(6.0, 4.4)
     ax = fig.add_subplot()
     handles = []
@@ -309,7 +356,7 @@ def _profile_figure(table: pd.DataFrame, methods: list[str], styles, suites: lis
     n = int(table["n_scores"].max())
     ax.set_title(
         f"Performance profiles, exact 95 % bands (up to {n} runs x suites per method)\n"
-        + _suites_note(suites),
+        + suites_note(suites, left_out),
         fontsize=9,
     )
     legend_below(fig, handles, [styles[m].label for m in methods], ncols=min(len(methods), 4))
@@ -331,17 +378,21 @@ def make(
         fig = (
             empty_figure(nothing)
             if nothing
-            else _interval_figure(numbers["aggregates"], methods, styles, suites)
+            else _interval_figure(numbers["aggregates"], methods, styles, suites, result.left_out)
         )
         paths += save_figure(fig, out_dir, "aggregates", pdf=pdf)
         poi = numbers["probability_of_improvement"]
         if poi.empty:
             fig = empty_figure(nothing or f"no {REFERENCE!r} runs (or no other method) to compare")
         else:
-            fig = _poi_figure(poi, styles, suites)
+            fig = _poi_figure(poi, styles, suites, result.left_out)
         paths += save_figure(fig, out_dir, "probability_of_improvement", pdf=pdf)
         profiles = numbers["performance_profiles"]
-        fig = empty_figure(nothing) if nothing else _profile_figure(profiles, methods, styles, suites)
+        fig = (
+            empty_figure(nothing)
+            if nothing
+            else _profile_figure(profiles, methods, styles, suites, result.left_out)
+        )
         paths += save_figure(fig, out_dir, "performance_profiles", pdf=pdf)
     paths.append(write_csv(numbers["aggregates"], out_dir, "aggregates", ["metric", "method"]))
     paths.append(write_csv(poi, out_dir, "probability_of_improvement", ["method_x", "method_y"]))

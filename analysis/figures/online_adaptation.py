@@ -1,7 +1,7 @@
 """Online adaptation: the reward at every step of a meta-test trial, at the final evaluation point.
 
-The paper's ``plot_online_adaptation.py`` figure (6 episodes x 200 steps on the locomotion suites), drawn
-from the traces table (``traces.parquet`` beside the results table: one row per step of every trial at each
+The paper's ``plot_online_adaptation.py`` figure (6 episodes x 200 steps on the locomotion suites), drawn from
+the traces table (``<stem>.traces.parquet`` beside the results table: one row per step of every trial at each
 run's final evaluation point). Per run, the reward at step ``t`` is averaged over the run's meta-test trials;
 the figure shows the mean over runs with a 95 % Student-t band over runs (the runs, not the trials, are the
 independent units). Dotted vertical lines mark where episodes start. TrMRL's within-episode adaptation shows
@@ -88,7 +88,8 @@ def make(traces: pd.DataFrame | None, out_dir: str | Path, *, pdf: bool = True) 
     with plot_style():
         if not suites:
             fig = empty_figure(
-                "no traces table (traces.parquet beside the results table): no online-adaptation figure"
+                "no traces table (<stem>.traces.parquet beside the results table): no online-adaptation "
+                "figure"
                 if traces is None
                 else "the traces table has no meta_test trials"
             )

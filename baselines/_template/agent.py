@@ -91,10 +91,15 @@ class TemplateAgent(AgentBase):
         batch = ctx.trial_batch(self.config.meta_batch_size, self.config.episodes_per_trial)
         obs, _ = batch.reset()
         while not ctx.budget_exhausted:
+            returns: list[float] = []
             for _ in range(self.spec.horizon):
                 step = batch.step(self._policy(obs, np.zeros(len(obs), bool), self._rng))
                 obs = step.obs
+                # A finished episode's return is in its info (the batch resets it: autoreset).
+                returns += [float(step.infos[i]["episode_return"]) for i in np.flatnonzero(step.episode_end)]
             # YOUR METHOD: update parameters from what was collected.
+            # Numbers about this iteration go to progress.csv (and TensorBoard): losses, rates, returns.
+            self.last_stats = {"train_return": float(np.mean(returns))} if returns else {}
             yield  # the harness evaluates here when an evaluation grid point was crossed
 
     def begin_trial(self, plan: TrialPlan) -> None:

@@ -62,8 +62,12 @@ class RandomAgent(AgentBase):
         batch = ctx.trial_batch(self.config.num_trials, episodes_per_trial=1, autoreset=False)
         while not ctx.budget_exhausted:
             batch.reset()
+            returns: list[float] = []
             while batch.active.any():
-                batch.step(self._sample(len(batch), self._rng))
+                active = np.flatnonzero(batch.active)
+                step = batch.step(self._sample(len(batch), self._rng))
+                returns += [float(step.infos[i]["episode_return"]) for i in active[step.episode_end[active]]]
+            self.last_stats = {"train_return": float(np.mean(returns))} if returns else {}
             yield
 
     def begin_trial(self, plan: TrialPlan) -> None:

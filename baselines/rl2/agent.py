@@ -226,6 +226,13 @@ class RL2Agent(AgentBase):
                     log_interval=None,  # type: ignore[arg-type]
                 )
                 self.iterations += 1
+                # SB3 records its PPO statistics (losses, KL, clip fraction, explained variance) in the
+                # logger; with log_interval=None nothing dumps them, so the latest values are all there.
+                self.last_stats = {
+                    name.removeprefix("train/"): float(value)
+                    for name, value in model.logger.name_to_value.items()
+                    if name.startswith("train/") and isinstance(value, (int, float))
+                }
                 yield
         finally:
             venv.close()

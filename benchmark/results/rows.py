@@ -46,3 +46,12 @@ def step_trace_rows(spec: RunSpec, env_steps: int, traces: list[TrialTrace]) -> 
         for step, (reward, episode) in enumerate(zip(trace.rewards, trace.episodes, strict=True)):
             rows.append({**base, "episode": episode, "step": step, "reward": reward})
     return rows
+
+
+def evaluation_scores(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean of each ``split/metric`` over one evaluation's rows (every episode of every trial), for a
+    dashboard; the analysis reads the rows themselves."""
+    sums: dict[str, list[float]] = {}
+    for row in rows:
+        sums.setdefault(f"{row['split']}/{row['metric']}", []).append(float(row["value"]))
+    return {name: sum(values) / len(values) for name, values in sums.items()}

@@ -208,13 +208,22 @@ def _write_parquet(table: pd.DataFrame, path: Path) -> Path:
 
 
 def traces_path_for(results_path: str | Path) -> Path:
-    """Where the traces table of a results table lives: ``traces.parquet`` beside it (same stem suffix)."""
+    """The traces table of a results table: ``<stem>.traces<suffix>`` beside it (:func:`side_table`)."""
+    return side_table(results_path, "traces")
+
+
+def runs_path_for(results_path: str | Path) -> Path:
+    """The run provenance table of a results table: ``<stem>.runs<suffix>`` beside it (:func:`side_table`)."""
+    return side_table(results_path, "runs")
+
+
+def side_table(results_path: str | Path, kind: str) -> Path:
+    """The one rule naming a results table's side tables, which ``benchmark results`` writes and the
+    analysis reads: ``X.parquet`` -> ``X.traces.parquet`` and ``X.runs.parquet``, in the same folder."""
+    if kind not in ("traces", "runs"):
+        raise ValueError(f"a results table has traces and runs side tables, not {kind!r}")
     path = Path(results_path)
-    return path.with_name(
-        path.name.replace("results", "traces")
-        if "results" in path.name
-        else f"{path.stem}.traces{path.suffix}"
-    )
+    return path.with_name(f"{path.stem}.{kind}{path.suffix}")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

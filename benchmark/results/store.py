@@ -16,10 +16,11 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from benchmark.errors import ResultsSchemaError
@@ -35,6 +36,9 @@ from benchmark.results.schema import (
     TRACE_COLUMNS,
     prepare_table,
     prepare_traces,
+    read_table,
+    read_traces,
+    runs_path_for,
     traces_path_for,
     validate,
     validate_traces,
@@ -90,48 +94,65 @@ class TracesWriter(MetricsWriter):
         validate_traces(frame, source=str(self.path))
 
 
-class ProgressLog:
-    """Appends one row of training statistics per agent iteration to ``progress.csv``.
+PROGRESS_COLUMNS = ("env_steps", "wall_s", "stat", "value")
+"""``progress.csv`` is tidy: one row per statistic per agent iteration, so a statistic that first appears
+later (or only sometimes) is kept like any other"""
 
-    The columns are fixed by the first row (``env_steps``, ``wall_s``, ``env_steps_per_s`` and the
-    agent's numeric ``last_stats``); TensorBoard event files are written beside it when tensorboard is
-    installed (``tb/``). :attr:`digest` is recorded at each resume point, as for the metrics.
+
+class ProgressLog:
+    """Appends the training statistics of every agent iteration to ``progress.csv`` (tidy, see
+    :data:`PROGRESS_COLUMNS`): the harness's ``env_steps_per_s`` and every numeric entry of the agent's
+    ``last_stats``. With tensorboard installed (``pip install -e '.[tracking]'``) the same numbers, and the
+    evaluation scores (:meth:`log_evaluation`), are written as TensorBoard events to ``tb/`` beside it.
+    :attr:`digest` is recorded at each resume point, as for the metrics.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows = 0
         self.file = AppendOnlyFile(path)
-        self._fields: list[str] | None = None
-        if self.file.size:
-            with path.open(newline="") as f:
-                header = next(csv.reader(f), None)
-            self._fields = header or None
+        if self.file.size == 0:
+            self.file.append(_csv_bytes([list(PROGRESS_COLUMNS)]))
         self._tensorboard = _tensorboard_writer(path.parent / "tb")
 
     @property
     def digest(self) -> Digest:
         return self.file.digest
 
-    def append(self, row: dict[str, Any]) -> None:
-        lines: list[list[Any]] = []
-        if self._fields is None:
-            fields = list(row)
-            lines.append(fields)
-        else:
-            fields = self._fields
-        lines.append([_csv_value(row.get(name)) for name in fields])
-        self.file.append(_csv_bytes(lines))
-        self._fields = fields
+    def append(self, env_steps: int, wall_s: float, stats: Mapping[str, Any]) -> None:
+        """One iteration's statistics (non-numeric values are left out)."""
+        numbers = {
+            name: float(value)
+            for name, value in stats.items()
+            if isinstance(value, (int, float, np.integer, np.floating)) and value is not None
+        }
+        lines = [[env_steps, wall_s, name, value] for name, value in numbers.items()]
+        if lines:
+            self.file.append(_csv_bytes(lines))
         self.rows += 1
         if self._tensorboard is not None:
-            for key, value in row.items():
-                if key != "env_steps" and isinstance(value, (int, float)):
-                    self._tensorboard.add_scalar(f"train/{key}", value, int(row["env_steps"]))
+            for name, value in numbers.items():
+                self._tensorboard.add_scalar(f"train/{name}", value, env_steps)
+
+    def log_evaluation(self, env_steps: int, scores: Mapping[str, float]) -> None:
+        """Evaluation scores (``split/metric`` -> value) beside the training statistics in TensorBoard;
+        ``metrics.csv`` holds every episode of them already."""
+        if self._tensorboard is not None:
+            for name, value in scores.items():
+                self._tensorboard.add_scalar(f"eval/{name}", value, env_steps)
 
     def close(self) -> None:
         if self._tensorboard is not None:
             self._tensorboard.flush()
+
+
+def read_progress(run_dir: Path) -> pd.DataFrame:
+    """A run's training statistics, one column per statistic and one row per iteration (NaN where an
+    iteration did not report a statistic)."""
+    tidy = pd.read_csv(run_dir / PROGRESS_FILE)
+    return tidy.pivot_table(
+        index=["env_steps", "wall_s"], columns="stat", values="value", sort=False
+    ).reset_index()
 
 
 def _csv_bytes(rows: list[list[Any]]) -> bytes:
@@ -139,10 +160,6 @@ def _csv_bytes(rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue().encode()
-
-
-def _csv_value(value: Any) -> Any:
-    return "" if value is None else value
 
 
 def _tensorboard_writer(folder: Path) -> Any:
@@ -207,7 +224,13 @@ def run_dirs(runs_dir: Path) -> list[Path]:
     return sorted(p.parent for p in runs_dir.glob(f"*/{MANIFEST_FILE}"))
 
 
-def merge_runs(runs_dir: Path, out: Path, include_incomplete: bool = False) -> tuple[Path, int, int]:
+def merge_runs(
+    runs_dir: Path,
+    out: Path,
+    include_incomplete: bool = False,
+    profile: str | None = None,
+    all_profiles: bool = False,
+) -> tuple[Path, int, int]:
     """Merge the metrics of every completed run under ``runs_dir`` into the parquet table ``out``, and
     their traces and provenance into the tables beside it (:func:`~benchmark.results.schema.traces_path_for`,
     :func:`runs_path_for`).
@@ -216,12 +239,28 @@ def merge_runs(runs_dir: Path, out: Path, include_incomplete: bool = False) -> t
     (rows and, for runs that recorded them, size and SHA-256) before anything is written, so a damaged run
     aborts the merge and leaves existing tables untouched. The three tables are published together under a
     lock on ``out``: two merges onto one output never leave tables of both.
+
+    Runs of different profiles (budgets, evaluation sizes) do not belong in one table, and the same seed
+    would count twice: ``profile`` merges only that profile's runs; without it, a folder holding runs of
+    several profiles is refused unless ``all_profiles``.
     """
-    frames, trace_frames, provenance = [], [], []
+    selected = []
     for run_dir in run_dirs(runs_dir):
         manifest = read_manifest(run_dir)
         if not include_incomplete and manifest.get("status") != "completed":
             continue
+        run_profile = (manifest.get("spec") or {}).get("profile")
+        if profile is not None and run_profile != profile:
+            continue
+        selected.append((run_dir, manifest, run_profile))
+    profiles = sorted({str(p) for _, _, p in selected})
+    if len(profiles) > 1 and not all_profiles:
+        raise ResultsSchemaError(
+            f"{runs_dir} holds runs of the profiles {', '.join(profiles)}: merge one with --profile "
+            "(or all with --all-profiles, which counts their seeds together)"
+        )
+    frames, trace_frames, provenance = [], [], []
+    for run_dir, manifest, _ in selected:
         check_files_against_manifest(run_dir, manifest)
         metrics = read_run_metrics(run_dir)
         check_against_manifest(run_dir, metrics, manifest)
@@ -232,20 +271,65 @@ def merge_runs(runs_dir: Path, out: Path, include_incomplete: bool = False) -> t
             trace_frames.append(traces)
         provenance.append(run_provenance(manifest))
     if not frames:
-        raise ResultsSchemaError(f"{runs_dir}: no completed runs to merge; {out} left as it was")
+        which = f" of profile {profile}" if profile is not None else ""
+        raise ResultsSchemaError(f"{runs_dir}: no completed runs{which} to merge; {out} left as it was")
     table = pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
     traces_table = pd.concat(trace_frames, ignore_index=True).drop_duplicates() if trace_frames else None
-    runs = pd.DataFrame(provenance)
+    publish_tables(out, table, traces_table, pd.DataFrame(provenance))
+    return out, len(frames), len(table)
+
+
+def publish_tables(out: Path, table: pd.DataFrame, traces: pd.DataFrame | None, runs: pd.DataFrame) -> None:
+    """Write a results table and its side tables (:func:`~benchmark.results.schema.side_table`) as one set:
+    validated, all written to temporary files first, renamed under a lock on ``out``; a traces table
+    left by an earlier merge is removed when this set has none."""
     _check_writable(out)
     tables = {out: prepare_table(table, out), runs_path_for(out): _typed_runs(runs)}
     traces_out = traces_path_for(out)
-    if traces_table is not None:
-        tables[traces_out] = prepare_traces(traces_table, traces_out)
+    if traces is not None:
+        tables[traces_out] = prepare_traces(traces, traces_out)
     with _publishing(out):
         atomic_write_set({path: _parquet_writer(frame) for path, frame in tables.items()})
-        if traces_table is None:  # a traces table left by an earlier merge would not belong to this one
+        if traces is None:
             traces_out.unlink(missing_ok=True)
-    return out, len(frames), len(table)
+
+
+def combine_tables(inputs: list[Path], out: Path) -> tuple[Path, int, int]:
+    """One table from several merged tables (yours beside the committed reference tables, say), with
+    their traces and run provenance; returns ``(out, runs, rows)``.
+
+    Every input is validated; a run id in two inputs is refused (the same run counted twice), as are
+    inputs that are the output itself.
+    """
+    if not inputs:
+        raise ResultsSchemaError("combine needs at least one results table")
+    if any(Path(p).resolve() == Path(out).resolve() for p in inputs):
+        raise ResultsSchemaError(f"{out}: the output cannot be one of the inputs")
+    frames, trace_frames, runs_frames = [], [], []
+    seen: dict[str, Path] = {}
+    for path in map(Path, inputs):
+        table = read_table(path)
+        for run_id in table["run_id"].astype(str).unique():
+            if run_id in seen:
+                raise ResultsSchemaError(f"run {run_id} is in both {seen[run_id]} and {path}")
+            seen[run_id] = path
+        frames.append(table)
+        if traces_path_for(path).exists():
+            trace_frames.append(read_traces(traces_path_for(path)))
+        if runs_path_for(path).exists():
+            runs_frames.append(_read_runs_table(runs_path_for(path)))
+    table = pd.concat(frames, ignore_index=True)
+    traces = pd.concat(trace_frames, ignore_index=True) if trace_frames else None
+    runs = pd.concat(runs_frames, ignore_index=True) if runs_frames else pd.DataFrame(columns=RUN_COLUMNS)
+    publish_tables(Path(out), table, traces, runs)
+    return Path(out), len(seen), len(table)
+
+
+def _read_runs_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise ResultsSchemaError(f"{path}: not a readable runs table ({type(exc).__name__})") from None
 
 
 def _parquet_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
@@ -338,6 +422,25 @@ def check_traces_against_manifest(
         )
 
 
+RUN_COLUMNS = (
+    "run_id",
+    "method",
+    "suite",
+    "seed",
+    "profile",
+    "commit",
+    "dirty",
+    "device",
+    "threads",
+    "host",
+    "torch",
+    "env_steps",
+    "wall_s",
+    "train_env_steps_per_s",
+)
+"""the columns of the run provenance table (:func:`run_provenance`)"""
+
+
 def run_provenance(manifest: dict[str, Any]) -> dict[str, Any]:
     """One row describing where and how a run was made (for flagging tables that mix them)."""
     spec = manifest.get("spec", {})
@@ -371,15 +474,6 @@ def mixed_provenance(runs: pd.DataFrame) -> list[str]:
     if runs["dirty"].fillna(False).astype(bool).any():
         notes.append("includes runs made with uncommitted changes")
     return notes
-
-
-def runs_path_for(results_path: str | Path) -> Path:
-    """The provenance table beside a results table: ``runs.parquet`` for ``results.parquet``."""
-    path = Path(results_path)
-    name = (
-        path.name.replace("results", "runs") if "results" in path.name else f"{path.stem}.runs{path.suffix}"
-    )
-    return path.with_name(name)
 
 
 def _typed_runs(runs: pd.DataFrame) -> pd.DataFrame:

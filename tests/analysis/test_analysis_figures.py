@@ -219,8 +219,9 @@ def test_a_method_missing_a_suite(synthetic_table, tmp_path):
     curves = read(tmp_path, "sample_efficiency")
     assert "point-nav" not in set(curves.loc[curves["method"] == "my_agent", "suite"])
     agg = read(tmp_path, "aggregates")
-    assert set(agg["n_suites"]) == {2}  # aggregates compare on the suites every method has run
-    assert "not run by every method" in read(tmp_path, "normalization")["reason"].tolist()
+    # 3 methods x 3 suites outweigh 4 methods x 2 suites: my_agent is left out, the suites are kept
+    assert set(agg["n_suites"]) == {3} and "my_agent" not in set(agg["method"])
+    assert read(tmp_path, "normalization")["aggregated"].all()
 
 
 def test_tables_without_ood_or_trmrl_give_placeholder_figures(synthetic_table, tmp_path):
@@ -267,3 +268,22 @@ def test_the_aggregates_bootstrap_runs_once_for_the_figures_and_the_report(
     assert len(calls) == once
     aggregates.make(table, tmp_path, seed=1, reps=REPS, pdf=False)  # another seed is another bootstrap
     assert len(calls) == 2 * once
+
+
+def test_a_method_run_on_fewer_suites_is_left_out_of_the_aggregates_not_shrinking_them(synthetic_table):
+    """One method run on one suite must not reduce every method's aggregates to that suite: the largest
+    block of methods x suites is kept, and the method outside it is named (figures' notes, report)."""
+    partial = synthetic_table[
+        (synthetic_table["method"] != "my_agent") | (synthetic_table["suite"] == "point-nav")
+    ]
+    full = aggregates.compute(synthetic_table.reset_index(drop=True), seed=0, reps=200)
+    result = aggregates.compute(partial.reset_index(drop=True), seed=0, reps=200)
+    assert result.suites == full.suites == ["halfcheetah-vel", "ml1-push", "point-nav"]
+    assert "my_agent" not in result.methods and set(result.methods) == set(full.methods) - {"my_agent"}
+    assert result.left_out == {"my_agent": "ran 1 of the 3 aggregated suites"}
+    assert set(result.tables["aggregates"]["n_suites"]) == {3}
+    assert "my_agent (ran 1 of the 3 aggregated suites)" in aggregates.suites_note(
+        result.suites, result.left_out
+    )
+    status = result.tables["normalization"].set_index("suite")
+    assert status["aggregated"].all()

@@ -121,6 +121,8 @@ def test_declared_hooks_have_their_contract_types(method):
     train_some(agent, suite, spec, iterations=1)
     assert isinstance(agent.last_stats, Mapping)
     assert all(isinstance(k, str) and isinstance(v, (int, float)) for k, v in agent.last_stats.items())
+    train_some(agent, suite, spec, iterations=2)  # an iteration that completes episodes reports something
+    assert agent.last_stats, f"{method} reports no training statistics (progress.csv would be empty)"
     without_buffers = agent.state_dict(include_buffers=False)
     assert set(without_buffers) <= set(agent.state_dict(include_buffers=True))
 

@@ -5,6 +5,7 @@ files on disk); help and bad input call :func:`benchmark.cli.main` in the test's
 subprocess would prove nothing more and cost a second of imports each.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from benchmark.cli import main
 from benchmark.results.schema import read_table, read_traces
 
 REPO = Path(__file__).resolve().parents[2]
+TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
+"""whether the optional tracking extra is installed (the run folder then also holds ``tb/``)"""
 
 
 def cli(*args, check=True):
@@ -77,13 +80,9 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
     ).stdout
     assert "completed" in out
     (run_dir,) = [p for p in runs.iterdir() if not p.name.startswith(".")]  # .claims: run locks
-    assert {p.name for p in run_dir.iterdir()} == {
-        "metrics.csv",
-        "traces.csv",
-        "progress.csv",
-        "manifest.json",
-        "checkpoint.pt",
-    }
+    files = {p.name for p in run_dir.iterdir()}
+    assert files - {"tb"} == {"metrics.csv", "traces.csv", "progress.csv", "manifest.json", "checkpoint.pt"}
+    assert ("tb" in files) == TENSORBOARD  # events only with the tracking extra installed
     assert (
         "already completed"
         in cli(
@@ -94,7 +93,7 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
     assert "merged 1 runs" in cli("results", "--runs-dir", str(runs), "--out", str(table_path)).stdout
     table = read_table(table_path)
     assert set(table["suite"]) == {suite} and set(table["method"]) == {"random"}
-    traces = read_traces(tmp_path / "traces.parquet")  # beside the results table (issue #8)
+    traces = read_traces(tmp_path / "results.traces.parquet")  # beside the results table
     assert set(traces["env_steps"]) == {table["env_steps"].max()}  # the final evaluation point
     assert (pd.read_parquet(table_path)["env_steps"] >= 0).all()
 

@@ -196,7 +196,17 @@ def test_the_long_profile_runs_each_method_in_its_quick_configuration_at_1m_env_
     _, quick_config = resolve_run(method=method, suite="halfcheetah-vel", seed=0, profile="quick")
     assert long_config == quick_config
     assert long_spec.budget_env_steps == 1_000_000 and len(long_spec.eval_grid) == 11
-    assert get_profile("long").methods == ("random", "rl2", "trmrl", "pearl", "maml")
+    assert method in get_profile("long").methods
+
+
+def test_profiles_take_their_methods_from_the_registry_entries():
+    """Each registry entry says which default grids it joins; a new entry joins smoke and quick only."""
+    from benchmark.profiles import PROFILES
+
+    for name, profile in PROFILES.items():
+        assert profile.methods == tuple(m for m, e in registry.METHODS.items() if name in e.profiles)
+    assert registry.MethodEntry("some.module:Agent", "a new method").profiles == ("smoke", "quick")
+    assert "trmrl-trial" not in PROFILES["long"].methods  # the ablation is not in the longer runs
 
 
 def test_a_profile_must_name_a_known_configuration_tier():
