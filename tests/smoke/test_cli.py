@@ -94,7 +94,7 @@ def test_random_run_end_to_end_then_merged_table_loads(tmp_path, suite):
     assert "merged 1 runs" in cli("results", "--runs-dir", str(runs), "--out", str(table_path)).stdout
     table = read_table(table_path)
     assert set(table["suite"]) == {suite} and set(table["method"]) == {"random"}
-    traces = read_traces(tmp_path / "traces.parquet")  # beside the results table (issue #8)
+    traces = read_traces(tmp_path / "traces.parquet")  # beside the results table
     assert set(traces["env_steps"]) == {table["env_steps"].max()}  # the final evaluation point
     assert (pd.read_parquet(table_path)["env_steps"] >= 0).all()
 
