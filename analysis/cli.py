@@ -26,11 +26,25 @@ REFERENCE_RESULTS = Path("results/reference/quick.parquet")
 """The committed results of real runs, drawn when no local table exists (a fresh clone)."""
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter that appends "(default: X)", only where X tells the reader something.
+
+    Not for an option whose default is ``None`` (its help says what happens without it), not for a flag
+    (``False``), and not where the help already states its default.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or action.default is False or "(default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
         description="Draw the paper's figures, their CSVs and a Markdown report from the results table.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument(
         "--results",
@@ -58,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FIGURE_NAMES,
         default=list(FIGURE_NAMES),
         metavar="NAME",
-        help=f"figures to draw, any of: {' '.join(FIGURE_NAMES)}",
+        help=f"figures to draw, any of: {' '.join(FIGURE_NAMES)} (default: all)",
     )
     parser.add_argument("--no-pdf", action="store_true", help="write PNG figures only (faster)")
     parser.add_argument("--no-report", action="store_true", help="skip report.md and final_numbers.csv")

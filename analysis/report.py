@@ -79,7 +79,7 @@ def _final_table(numbers: pd.DataFrame) -> list[str]:
             row = in_suite.loc[method]
             if tables.is_success(suite) and np.isfinite(row["n_trials"]):
                 # A success rate's Student-t interval over a few seeds can leave [0, 100]; the exact
-                # Clopper-Pearson interval over the pooled trials is the one shown (issue #12, point 1).
+                # Clopper-Pearson interval over the pooled trials is the one shown.
                 exact = f"[{_fmt(row['cp_low'], 1)}, {_fmt(row['cp_high'], 1)}]"
                 trials = f"{int(row['successes'])}/{int(row['n_trials'])} trials"
                 cell = f"{_fmt(row['mean'], 1)} (n={row['n_runs']}; {trials}, exact {exact})"

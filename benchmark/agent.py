@@ -203,7 +203,7 @@ class TrainingContext:
         budget_env_steps: the run's budget; :attr:`budget_exhausted` turns true when it is spent.
         runtime: where the agent computes (recorded, not hashed).
         env_workers: subprocesses stepping the environments of each :meth:`trial_batch` in parallel
-            (:mod:`benchmark.workers`, issue #13); 1 steps them in this process. Same results either way,
+            (:mod:`benchmark.workers`); 1 steps them in this process. Same results either way,
             so, like the device, it stays out of the run id.
     """
 
@@ -227,7 +227,7 @@ class TrainingContext:
         self.counter = StepCounter()
         # One task stream for every env handed out: class-stratified where the suite has classes.
         self.task_sampler = TaskSampler(suite.tasks(META_TRAIN), seed=[seed, 0x7A5])
-        # Every env and batch handed out, in order: their snapshots make a run resumable (issue #11).
+        # Every env and batch handed out, in order: their snapshots make a run resumable.
         self._envs: list[TrialEnv | RemoteTrialEnv] = []
         self._batches: list[TrialBatch] = []
         self._pending: dict[str, Any] | None = None  # a loaded state, applied as the agent asks for envs
@@ -300,7 +300,7 @@ class TrainingContext:
         return int(seed_sequence.generate_state(1)[0])
 
     def _remote_trial_env(self, episodes_per_trial: int | None) -> RemoteTrialEnv:
-        """:meth:`trial_env`'s env, built in a worker process (``env_workers > 1``, issue #13)."""
+        """:meth:`trial_env`'s env, built in a worker process (``env_workers > 1``)."""
         if self._worker_pool is None:
             self._worker_pool = EnvWorkerPool(self._suite, self.env_workers)
         index = len(self._envs)
@@ -324,7 +324,7 @@ class TrainingContext:
             self._worker_pool.close()
             self._worker_pool = None
 
-    # ---- resume (issue #11) ----------------------------------------------------------------------------
+    # ---- resume ----------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any] | None:
         """The context's state at an agent's yield, or ``None`` if some env is mid-episode (not resumable).

@@ -1,4 +1,4 @@
-"""``make bench``: where a run's time goes, measured in one run on one machine (issue #13).
+"""``make bench``: where a run's time goes, measured in one run on one machine.
 
 Sections (each figure printed; ratios where a ratio is the claim; nothing here is a test assertion):
 

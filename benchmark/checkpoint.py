@@ -2,7 +2,7 @@
 
 ``torch.load(weights_only=True)`` refuses any pickled global it does not know. Agents keep numpy arrays and
 generator states in their ``state_dict``; the numpy reconstruction functions and dtypes they need are
-allow-listed here, and nothing else is (issue #11: a checkpoint from elsewhere must not execute code).
+allow-listed here, and nothing else is: a checkpoint from elsewhere must not execute code.
 """
 
 from __future__ import annotations

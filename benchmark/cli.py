@@ -74,14 +74,22 @@ def _minutes(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from benchmark.profiles import CONFIG_TIERS, PROFILES
     from benchmark.registry import METHODS
-    from benchmark.run import DEFAULT_RUNS_DIR
+    from benchmark.run import DEFAULT_RUNS_DIR, REPO_ROOT
     from benchmark.suites import SUITES
 
+    runs_dir = DEFAULT_RUNS_DIR.relative_to(REPO_ROOT).as_posix()  # results/runs, in the checkout
+    runs_dir_help = f"the folder that holds one folder per run (default: {runs_dir} in this checkout)"
     parser = _Parser(prog="benchmark", description="Meta-RL benchmark suite around TrMRL (ICML 2022).")
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
 
     listing = verbs.add_parser("list", help="list suites, methods and profiles")
-    listing.add_argument("what", nargs="?", choices=("suites", "methods", "profiles", "all"), default="all")
+    listing.add_argument(
+        "what",
+        nargs="?",
+        choices=("suites", "methods", "profiles", "all"),
+        default="all",
+        help="what to list (default: all)",
+    )
 
     run = verbs.add_parser("run", help="meta-train and evaluate one (method, suite, seed)")
     run.add_argument("--method", required=True, help=f"one of: {', '.join(METHODS)}")
@@ -90,8 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILES)} (default smoke)")
     run.add_argument("--budget", type=_positive_int, help="meta-training env steps (default: the profile's)")
     _add_set_option(run)
-    run.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="where run folders go")
-    run.add_argument("--force", action="store_true", help="re-run even if this run already completed")
+    run.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=runs_dir_help)
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="re-run even if this run already completed (the old folder is moved aside, not deleted)",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument(
         "--threads",
@@ -126,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=3,
         help="ray: retries of a run whose worker or node died; it resumes from its checkpoint (default 3)",
     )
-    sweep.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    sweep.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=runs_dir_help)
     sweep.add_argument("--dry-run", action="store_true", help="print the grid and exit")
     _add_runtime_and_eval_options(sweep)
 
@@ -142,13 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--json", action="store_true", help="print JSON (value and source per field)")
 
     status = verbs.add_parser("status", help="list the runs in a runs folder: status, progress, profile")
-    status.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_DIR,
-        help=f"the runs folder (default {DEFAULT_RUNS_DIR})",
-    )
-    status.add_argument("--profile", help="only the runs of this profile")
+    status.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=runs_dir_help)
+    status.add_argument("--profile", help="only the runs of this profile (default: every profile)")
 
     combine = verbs.add_parser(
         "combine",
@@ -158,12 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
     combine.add_argument("--out", type=Path, required=True, help="the combined table (parquet)")
 
     results = verbs.add_parser("results", help="merge completed runs into one validated parquet table")
-    results.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
-    results.add_argument("--out", type=Path, default=DEFAULT_RUNS_DIR.parent / "results.parquet")
-    results.add_argument("--include-incomplete", action="store_true", help="also merge running/failed runs")
+    results.add_argument(
+        "--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=f"{runs_dir_help}; completed runs are merged"
+    )
+    out = DEFAULT_RUNS_DIR.parent / "results.parquet"
+    results.add_argument(
+        "--out",
+        type=Path,
+        default=out,
+        help="the merged results table; <stem>.traces.parquet and <stem>.runs.parquet are written beside it "
+        f"(default: {out.relative_to(REPO_ROOT).as_posix()} in this checkout)",
+    )
+    results.add_argument(
+        "--include-incomplete",
+        action="store_true",
+        help="also merge runs that did not complete (running, interrupted, failed)",
+    )
     mixing = results.add_mutually_exclusive_group()
     mixing.add_argument(
-        "--profile", help="merge only the runs of this profile (one of: " + ", ".join(PROFILES) + ")"
+        "--profile", help=f"merge only the runs of this profile (one of: {', '.join(PROFILES)})"
     )
     mixing.add_argument(
         "--all-profiles",
@@ -185,6 +205,8 @@ def _add_set_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
+    from benchmark.run import DEFAULT_CHECKPOINT_MINUTES
+
     parser.add_argument(
         "--device",
         default="auto",
@@ -200,14 +222,15 @@ def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
         "--env-workers",
         type=_positive_int,
         default=1,
-        help="subprocesses stepping each training batch's environments (same results; recorded, not hashed)",
+        help="subprocesses stepping each training batch's environments (default 1: in the run's own "
+        "process; same results either way; recorded, not part of the run id)",
     )
     parser.add_argument(
         "--checkpoint-minutes",
         type=_minutes,
-        default=10.0,
+        default=DEFAULT_CHECKPOINT_MINUTES,
         help="write a resume point at least this often (minutes of training; 0: every agent iteration), "
-        "besides every evaluation point",
+        f"besides every evaluation point (default {DEFAULT_CHECKPOINT_MINUTES:g})",
     )
     parser.add_argument(
         "--exploration-episodes",

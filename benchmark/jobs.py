@@ -32,7 +32,7 @@ class RunSettings:
     checkpoint_minutes: float | None = None
     """minutes of training between resume points besides the evaluation points; ``None``: the run's default"""
     env_workers: int = 1
-    """subprocesses stepping each run's training environments (same results; issue #13)"""
+    """subprocesses stepping each run's training environments (same results as one process)"""
 
 
 def run_job(

@@ -1,5 +1,5 @@
 """Profiles: the grids and budgets of ``smoke`` (seconds, tests), ``quick`` (every figure on 2 cores),
-``long`` (halfcheetah-vel at 1M env steps for every method; issue #14's longer runs) and ``paper`` (the
+``long`` (halfcheetah-vel at 1M env steps for every method, longer than quick) and ``paper`` (the
 paper's grid and budgets; a cluster or GPU job).
 
 A profile fixes, for every suite, the meta-training budget in env_steps, the evaluation grid and the
@@ -141,7 +141,7 @@ PAPER = Profile(
     },
 )
 
-# Issue #14's longer runs: halfcheetah-vel to 1M env steps for every method of the paper (MAML's quick
+# Longer runs than quick: halfcheetah-vel to 1M env steps for every method of the paper (MAML's quick
 # meta-batch, 16k env steps per meta-iteration, gives ~60 meta-iterations), 3 seeds, evaluated at 11 points.
 # The methods keep their quick configurations (PEARL's paper configuration alone would take days of CPU);
 # TrMRL's quick configuration on locomotion is its paper configuration. ~9 CPU-hours (measured: TrMRL

@@ -129,7 +129,7 @@ def execute_run(
     Args:
         checkpoint_minutes: besides every evaluation point, write a resume point at the first agent yield
             after this many minutes of training (0: at every yield).
-        env_workers: subprocesses stepping each training batch's environments (issue #13); the results
+        env_workers: subprocesses stepping each training batch's environments in parallel; the results
             are the single-process ones bit for bit, so it is recorded but not hashed.
     """
     runtime = runtime or Runtime()
@@ -558,7 +558,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 class RunClaim:
-    """An exclusive claim on one run folder for the life of a process (issue #11, concurrency).
+    """An exclusive claim on one run folder for the life of a process: two sweeps can share a runs folder.
 
     ``runs_dir/.claims/<run_id>.lock`` is locked with ``flock``; the kernel drops the lock when its process
     dies, however it dies, so a dead process's claim is simply taken over. The file names the holder (host

@@ -86,7 +86,7 @@ class TrialEnv(gym.Env):
         sampler: where plain ``reset()`` draws tasks (meta-training's class-stratified stream); without
             one, it draws uniformly from ``tasks``.
         reveal_task: whether ``info`` carries the task's parameter, split and class. Training envs do not
-            (issue #8: an agent may see an opaque ``task_id``, never the task's parameter).
+            (an agent may see an opaque ``task_id``, never the task's parameter).
     """
 
     metadata = {"render_modes": []}
@@ -122,7 +122,7 @@ class TrialEnv(gym.Env):
         self._episode_return = 0.0
         self._episode_success = False
         self._needs_reset = True
-        # For snapshots (resume, issue #11): the generator before the current episode's reset and the tail
+        # For snapshots (resume): the generator before the current episode's reset and the tail
         # [prev action, prev reward, done] of the episode's first token.
         self._pre_reset_rng: Any = None
         self._start_tail = np.zeros(self.layout.act_dim + 2, dtype=np.float32)
@@ -172,7 +172,7 @@ class TrialEnv(gym.Env):
     def close(self) -> None:
         self.task_env.close()
 
-    # ---- snapshots: an env at an episode boundary can be saved and restored exactly (resume, issue #11)
+    # ---- snapshots: an env at an episode boundary can be saved and restored exactly (resume)
 
     def snapshot(self) -> dict[str, Any] | None:
         """This env's state as plain data, or ``None`` in the middle of an episode (not restorable).

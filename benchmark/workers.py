@@ -1,4 +1,4 @@
-"""Subprocess environment workers: one run steps its meta-batch's trials on several cores (issue #13).
+"""Subprocess environment workers: one run steps its meta-batch's trials on several cores.
 
 ``--env-workers N`` (``Runtime.env_workers``) makes :meth:`TrainingContext.trial_batch
 <benchmark.agent.TrainingContext.trial_batch>` return a :class:`WorkerTrialBatch`: its trial environments
@@ -10,8 +10,8 @@ Same results as the single-process path, bit for bit: each worker builds the ver
 :class:`~benchmark.trial.TrialEnv` (same suite, same seed) as the context would have built in-process, and
 everything that is shared between envs stays in the parent: the class-stratified task stream (the parent
 draws each reset's task, in row order, exactly as the serial batch does, and sends its opaque id), and the
-step counter. A worker env therefore never draws a task itself. Snapshots and restores (resume, issue #11)
-are remote calls, so :meth:`TrainingContext.state_dict` works unchanged.
+step counter. A worker env therefore never draws a task itself. Snapshots and restores (resume) are
+remote calls, so :meth:`TrainingContext.state_dict` works unchanged.
 
 Workers are forked (the suite, Meta-World's included, is inherited, not pickled); they only step MuJoCo,
 never torch or CUDA, so forking a process that holds a CUDA context is safe for them.

@@ -5,7 +5,8 @@ hidden layers with a nonlinearity, Xavier-uniform weights and zero biases; an ou
 Xavier-uniform weights of a configurable gain (TrMRL's ``output_weights_scale``); and a learned,
 state-independent log-std with **one entry per output dimension** (garage's ``GaussianMLPBaseModule``:
 ``torch.Tensor([init_std] * output_dim).log()``), clamped below at ``log(min_std)`` and exponentiated
-(``std_parameterization='exp'``). An earlier version kept one scalar for all dimensions (issue #8).
+(``std_parameterization='exp'``). An earlier version of this suite kept one scalar for
+all dimensions.
 
 Why not SB3's ``DiagGaussianDistribution``: it has no minimum std and samples from the global RNG; we
 sample with an explicit generator for reproducibility.

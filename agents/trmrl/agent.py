@@ -16,8 +16,7 @@ environment (MuJoCo clamps controls to their range inside the simulator; Meta-Wo
 environments take actions inside their Box, so we clip what is sent to the environment and keep the
 unclipped sample for the PPO likelihoods. Evaluation follows the protocol's per-row ``deterministic`` mask
 (the mean on locomotion, samples on Meta-World and in exploration episodes) and draws its noise from a
-generator reseeded by ``begin_trial``, never from the training stream (issue #8: evaluating must not change
-training).
+generator reseeded by ``begin_trial``, never from the training stream (evaluating must not change training).
 
 Batch top-up. garage's ``LocalSampler.obtain_samples`` keeps rolling out trials, worker by worker, until an
 iteration holds at least ``meta_batch × episodes × horizon`` steps; when ants fall early, an iteration holds

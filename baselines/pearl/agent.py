@@ -219,8 +219,8 @@ class PEARLAgent(AgentBase):
                 train_started = time.perf_counter()
                 stats = self._train(cfg.num_train_steps_per_itr)
                 finished = time.perf_counter()
-                # Where an iteration's time goes (issue #13); the collection figures leave out the initial
-                # pool, which only the first iteration gathers.
+                # Where an iteration's time goes (make bench prices PEARL from it); the collection figures
+                # leave out the initial pool, which only the first iteration gathers.
                 self.last_stats = {
                     **stats,
                     "collect_env_steps": float(ctx.env_steps - steps_before),

@@ -311,7 +311,7 @@ class RL2Agent(AgentBase):
         """What RecurrentPPO carries from one ``learn`` call to the next, plus the global RNGs it draws from.
 
         A resumed run restores it after building a new RecurrentPPO (whose constructor reseeds the global
-        generators), so the continued rollout is the uninterrupted one (issue #11).
+        generators), so the continued rollout is the uninterrupted one.
         """
         lstm: Any = model._last_lstm_states
         venv = model.get_env()

@@ -12,7 +12,7 @@ Long (tidy) format, one row per measured value::
   the episode inside its trial (1..K), ``task_param`` the task's scalar parameter; all nullable.
 * ``metric`` comes from the closed list :data:`METRICS`.
 
-Tables written before ``trial`` and ``task_name`` existed (issue #8) are read with both columns null.
+Tables written before ``trial`` and ``task_name`` existed (the first schema) are read with both columns null.
 
 A second table, the *traces* (:data:`TRACE_COLUMNS`), holds the reward of every evaluation step (the
 paper's online-adaptation figure); it is validated the same way.
@@ -91,7 +91,7 @@ def empty_table() -> pd.DataFrame:
 
 
 def with_v2_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the columns added in issue #8 (null) if it predates them; otherwise unchanged."""
+    """``df`` with the columns added in the second schema (null) if it predates them; otherwise unchanged."""
     missing = [c for c in ADDED_IN_V2 if c not in df.columns]
     if not missing:
         return df

@@ -40,7 +40,7 @@ class SuiteEntry:
         description: one line for ``benchmark list``.
         family: ``toy`` (point-nav), ``locomotion`` (MuJoCo bodies) or ``metaworld``.
         eval_action_mode: actions outside exploration episodes in the evaluation protocol: the original
-            locomotion evaluator used the mean, Meta-World's ``MetaEvaluator`` sampled (issue #8).
+            locomotion evaluator used the mean, Meta-World's ``MetaEvaluator`` sampled.
         train_classes: task classes of meta_train (0: the suite has no classes); meta-batches of
             class-stratified samplers are multiples of it.
         horizon: steps per episode (200 for locomotion, 500 for Meta-World, 20 for point-nav).

@@ -185,7 +185,7 @@ def cache_path(benchmark_key: str, seed: int) -> Path:
 
 def _read_cache(path: Path) -> MetaWorldTaskLists | None:
     """The cached task lists, or ``None`` if the file is missing, unreadable, not two lists of tasks, or
-    not safe to unpickle (issue #11: pickle runs code, so only a file and folder that this user owns and
+    not safe to unpickle (pickle runs code, so only a file and folder that this user owns and
     nobody else can write are read)."""
     if not path.exists():
         return None

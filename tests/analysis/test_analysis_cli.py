@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.cli import main
+from analysis.cli import build_parser, main
 from benchmark.results.schema import write_table
+from tests.help_text import help_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 # benchmark.suites (the suite catalog) imports gymnasium's spaces, not a simulator.
@@ -32,6 +33,16 @@ def test_help():
     assert result.returncode == 0
     for option in ("--results", "--out", "--seed", "--reps", "--figures"):
         assert option in result.stdout
+
+
+def test_every_option_has_help_and_no_line_says_default_none(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "usage:" in out
+    assert not help_problems(build_parser(), out)
+    assert "(default: None)" not in out and "(default: False)" not in out
+    assert "(default: results/results.parquet)" in out and "(default: 5000)" in out
 
 
 def test_cli_writes_figures_and_report_without_importing_simulators(table_path, tmp_path):
@@ -64,7 +75,7 @@ def test_cli_writes_figures_and_report_without_importing_simulators(table_path, 
         assert {f"{name}.png", f"{name}.csv"} <= names
     report = (out / "report.md").read_text()
     assert "results.parquet" in report and "![Sample efficiency](sample_efficiency.png)" in report
-    # Success rates show their exact interval, never a Student-t one that can leave [0, 100] (issue #12).
+    # Success rates show their exact interval, never a Student-t one that can leave [0, 100].
     success_rows = [line for line in report.splitlines() if line.startswith("| ml1-push: success")]
     assert success_rows and "trials, exact [" in success_rows[0] and "[-" not in success_rows[0]
 

@@ -1,5 +1,5 @@
-"""Issue #12: intervals that keep their coverage, fixed references, paired comparisons, degenerate and short
-runs, the traces figure, per-class success, provenance flags and the fallback table."""
+"""Analysis that tells the truth: intervals that keep their coverage, fixed references, paired comparisons,
+degenerate and short runs, the traces figure, per-class success, provenance flags and the fallback table."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_aggregate_interval_keeps_its_coverage_at_small_n(n):
 
 
 def test_percentile_bootstrap_over_three_runs_undercovers():
-    # The defect the issue reports: over n = 3 the percentile interval is about [min, max].
+    # Why the percentile bootstrap is not used: over n = 3 its interval is about [min, max].
     assert stats.percentile_bootstrap_coverage(3, seed=0) < 0.80
 
 

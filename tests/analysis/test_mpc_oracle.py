@@ -1,4 +1,4 @@
-"""Issue #12: the computed upper reference of the locomotion suites (``analysis/scripts/mpc_oracle.py``).
+"""The computed upper reference of the locomotion suites (``analysis/scripts/mpc_oracle.py``).
 
 The planner scores its candidate sequences with its own copy of each suite's reward; these tests hold that
 copy to the suite's real reward, step by step, on the real simulator, and check that the planner beats the

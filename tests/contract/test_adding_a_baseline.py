@@ -1,4 +1,4 @@
-"""Adding a baseline (issue #14, point 6): a new agent folder plus one registry line, and nothing else.
+"""Adding a baseline: a new agent folder plus one registry line, and nothing else.
 
 The test writes a new method package (a copy of ``baselines/_template``) into a temporary folder, adds its
 one line to the registry, and checks that it runs in a sweep, lands in the merged results and appears in

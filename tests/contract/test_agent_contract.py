@@ -1,9 +1,9 @@
 """Every registered method honours the agent contract of benchmark/agent.py (a new baseline gets this free).
 
 Parametrized over the registry, on the cheapest real suite (point-nav) with the method's smoke config:
-the protocol interface, determinism, ``begin_trial`` forgetting, evaluation leaving training unchanged
-(issue #8, point 9), checkpoint round trips through ``torch.load(weights_only=True)``, and no task parameter
-reaching an agent during meta-training (point 8).
+the protocol interface, determinism, ``begin_trial`` forgetting, evaluation leaving training unchanged,
+checkpoint round trips through ``torch.load(weights_only=True)``, and no task parameter reaching an agent
+during meta-training.
 """
 
 from collections.abc import Mapping
@@ -257,7 +257,7 @@ def test_agent_runs_on_cuda(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_training_resumed_from_a_checkpoint_continues_the_uninterrupted_run(method):
-    """Issue #11: agent + context + global RNG state at a yield let a fresh process continue bit for bit."""
+    """Resume: agent + context + global RNG state at a yield let a fresh process continue bit for bit."""
     from benchmark.run import capture_global_rngs, restore_global_rngs
 
     suite, spec, uninterrupted = build(method, seed=2)
@@ -311,7 +311,7 @@ def test_every_config_field_declares_its_range_and_refuses_a_value_of_the_wrong_
 
 @pytest.mark.parametrize("method", sorted(registry.METHODS))
 def test_every_numeric_config_field_refuses_nan_and_a_negative_value_at_resolution(method):
-    """Issue #11, point 5: bad values fail when the run is resolved, before anything is written."""
+    """Bad values fail when the run is resolved, before anything is written."""
     import dataclasses
 
     from benchmark.errors import BenchmarkError

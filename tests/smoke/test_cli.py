@@ -5,6 +5,7 @@ files on disk); help and bad input call :func:`benchmark.cli.main` in the test's
 subprocess would prove nothing more and cost a second of imports each.
 """
 
+import argparse
 import importlib.util
 import os
 import subprocess
@@ -14,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmark.cli import main
+from benchmark.cli import build_parser, main
 from benchmark.results.schema import read_table, read_traces
+from tests.help_text import help_problems, verbs
 
 REPO = Path(__file__).resolve().parents[2]
 TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
@@ -47,10 +49,27 @@ def in_process(capsys, *args):
     return status, captured.out, captured.err
 
 
-@pytest.mark.parametrize("verb", ["list", "run", "sweep", "config", "results"])
-def test_every_verb_has_help(capsys, verb):
+VERBS = ["list", "run", "sweep", "config", "status", "combine", "results"]
+
+
+def test_the_verbs_are_the_parsers_verbs():
+    assert list(verbs(build_parser())) == VERBS
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_option_of_every_verb_has_help_with_its_default(capsys, verb):
     status, out, _ = in_process(capsys, verb, "--help")
     assert status == 0 and "usage:" in out
+    assert not help_problems(verbs(build_parser())[verb], out)
+
+
+def test_the_help_check_finds_an_option_without_help_and_an_unstated_default():
+    parser = argparse.ArgumentParser(prog="x")
+    parser.add_argument("--runs-dir", default="results/runs")
+    parser.add_argument("--out", default="a.parquet", help="the table")
+    parser.add_argument("--fine", default=3, help="a number (default 3)")
+    problems = help_problems(parser, parser.format_help())
+    assert problems == ["--runs-dir: no help", "--out: the default 'a.parquet' is not in its help"]
 
 
 def test_list_names_suites_methods_and_profiles():

@@ -1,4 +1,4 @@
-"""``make bench`` (issue #13): the quick run writes every section; the cost model and FLOP count are right.
+"""``make bench``: the quick run writes every section; the cost model and FLOP count are right.
 
 No figure is asserted: throughput on a shared machine is not a test.
 """

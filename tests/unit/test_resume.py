@@ -1,4 +1,4 @@
-"""Runs that survive (issue #11): a run killed with SIGKILL at any moment resumes from its last resume point
+"""Runs that survive: a run killed with SIGKILL at any moment resumes from its last resume point
 and ends with exactly the metrics of an uninterrupted run; a live run is never taken from its process.
 
 Every registered method is killed for real: the run executes in a child process (``python -m benchmark

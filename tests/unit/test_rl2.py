@@ -279,7 +279,7 @@ def test_quick_and_smoke_configs_are_smaller():
 
 
 def test_policy_learns_one_log_std_per_action_dimension():
-    """Issue #8, defect 2: garage learns a log-std per action dimension; SB3's head already does."""
+    """garage learns a log-std per action dimension; SB3's head already does."""
     from benchmark.suites import make_suite
 
     suite = make_suite("halfcheetah-vel", 0)

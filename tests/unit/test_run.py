@@ -163,7 +163,8 @@ def test_eval_options_runtime_and_exploration_are_resolved_and_recorded(tmp_path
 
 @pytest.mark.metaworld
 def test_ml45_evaluation_covers_every_class_and_names_it(tmp_path):
-    """Issue #8, done-when: `run --method random --suite ml45 --profile smoke --eval-tasks 10`."""
+    """`run --method random --suite ml45 --profile smoke --eval-tasks 10`: every trial names its class, and
+    the 10 trials of a split cover 10 training classes and all 5 test classes."""
     spec, config = resolve_run("random", "ml45", 0, "smoke", budget_env_steps=10, eval_tasks=10)
     outcome = execute_run(spec, config, tmp_path, progress=False)
     metrics = read_run_metrics(outcome.run_dir)
@@ -175,7 +176,7 @@ def test_ml45_evaluation_covers_every_class_and_names_it(tmp_path):
 
 
 def test_a_registry_variant_is_a_method_with_its_overrides_in_the_run_spec():
-    """Issue #14: ablations are first-class grid entries (TrMRL with trial-scope memory)."""
+    """Ablations are first-class grid entries (TrMRL with trial-scope memory)."""
     faithful, _ = resolve_run("trmrl", "point-nav", 0, "smoke")
     variant, config = resolve_run("trmrl-trial", "point-nav", 0, "smoke")
     assert config.memory_scope == "trial" and faithful.agent_config["memory_scope"] == "episode"
@@ -189,7 +190,7 @@ def test_a_registry_variant_is_a_method_with_its_overrides_in_the_run_spec():
 
 @pytest.mark.parametrize("method", ["maml", "pearl", "rl2", "trmrl"])
 def test_the_long_profile_runs_each_method_in_its_quick_configuration_at_1m_env_steps(method):
-    """Issue #14's longer runs: the profile names the configuration tier, the harness passes it on."""
+    """The long profile: the profile names the configuration tier, the harness passes it on."""
     from benchmark.profiles import get_profile
 
     long_spec, long_config = resolve_run(method=method, suite="halfcheetah-vel", seed=0, profile="long")

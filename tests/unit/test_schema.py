@@ -200,7 +200,7 @@ def test_traces_round_trip_and_reject_malformed_rows(tmp_path):
 
 
 def test_merge_names_a_truncated_or_edited_metrics_file(tmp_path):
-    """Issue #11: rows are checked against the manifest's evaluations, never merged in silence."""
+    """Rows are checked against the manifest's evaluations, never merged in silence."""
     runs = tmp_path / "runs"
     make_run(runs, "a")
     out, _, _ = merge_runs(runs, tmp_path / "results.parquet")

@@ -206,7 +206,7 @@ def test_pooled_instances_replay_exactly_like_fresh_ones():
 
 
 def test_a_cache_others_can_write_is_never_unpickled(tmp_path, monkeypatch, caplog) -> None:
-    """Issue #11: pickle runs code, so a task cache another user could have written is rebuilt, not read."""
+    """Pickle runs code, so a task cache another user could have written is rebuilt, not read."""
     monkeypatch.setenv(mw.CACHE_ENV_VAR, str(tmp_path))
     mw.build_ml1_push(5)
     path = mw.cache_path("ML1-push-v3", 5)

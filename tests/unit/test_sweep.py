@@ -93,7 +93,7 @@ def test_attempt_job_classifies_how_a_run_ended(monkeypatch, tmp_path, raised, s
     assert (result.status, result.detail, result.run_id) == (status, detail, JOBS[0].run_id)
 
 
-@pytest.mark.skipif(not hasattr(errors, "RunLockedError"), reason="the run claim (issue #11) has not landed")
+@pytest.mark.skipif(not hasattr(errors, "RunLockedError"), reason="the run claim has not landed")
 def test_a_run_claimed_by_another_process_is_claimed_not_failed(monkeypatch, tmp_path):
     def run_job(job, runs_dir, settings=None, progress=False):
         raise errors.RunLockedError("run x is being executed by host h pid 1")

@@ -100,7 +100,7 @@ def test_a_signal_stops_the_sweep_with_a_summary_and_leaves_its_runs_resumable(t
         assert status == 0 and "sweep: 4 completed, 0 skipped, 0 failed" in out, err
 
 
-@pytest.mark.xfail(NO_CLAIM, reason="needs the run claim (issue #11): sweeps would race", strict=True)
+@pytest.mark.xfail(NO_CLAIM, reason="needs the run claim: without it sweeps would race", strict=True)
 def test_two_sweeps_on_one_runs_folder_share_the_grid_without_duplicate_rows(tmp_path):
     runs = tmp_path / "runs"
     args = ("--seeds", "3", "--workers", "1", "--budget", "40000")

@@ -1,4 +1,4 @@
-"""Which tasks a run plays (issue #8): class-stratified meta-training draws and evaluation selections."""
+"""Which tasks a run plays: class-stratified meta-training draws and evaluation selections."""
 
 from collections import Counter
 
@@ -56,7 +56,7 @@ def test_evaluation_tasks_round_robin_over_classes():
 
 
 def test_ml10_evaluation_covers_every_held_out_class_and_training_is_stratified():
-    """Defect 1 and 3 of issue #8 on the real benchmark: the first 10 meta_test tasks were all one class."""
+    """On the real benchmark: the first 10 meta_test tasks are all one class, so evaluation must stratify."""
     suite = make_suite("ml10", 0)
     test_tasks = suite.tasks("meta_test")
     assert len({t.class_name for t in test_tasks[:10]}) == 1  # what "the first N" used to pick

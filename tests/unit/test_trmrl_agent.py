@@ -55,7 +55,7 @@ def test_meta_train_takes_every_env_from_the_context_and_yields_per_iteration():
 
 
 def test_early_terminating_trials_are_collected_whole_and_the_batch_is_topped_up():
-    """garage's sampler rolls out more trials until meta_batch x episodes x horizon steps (issue #8)."""
+    """garage's sampler rolls out more trials until meta_batch x episodes x horizon steps."""
     suite, spec = reveal(horizon=5, terminate_at=3)  # every episode ends by termination after 3 steps
     agent = TrMRLAgent(TINY, spec, seed=0)
     batches = []
@@ -237,7 +237,7 @@ def test_every_suite_has_a_config_and_the_paper_table_is_reproduced():
     assert (mw.gae_lambda, mw.policy_lr, mw.minibatch_size, mw.policy_lr_schedule, mw.init_std) == (
         0.95, 5e-5, 32, "none", 1.0,
     )  # fmt: skip
-    # ML10/ML45: garage's sampler needs a multiple of the training classes (issue #8; DEVIATIONS.md).
+    # ML10/ML45: garage's sampler needs a multiple of the training classes (DEVIATIONS.md).
     assert default_config("ml10", "paper").meta_batch_size == 20
     assert default_config("ml45", "paper").meta_batch_size == 45
     for suite, classes in (("ml10", 10), ("ml45", 45)):
@@ -304,7 +304,7 @@ def test_token_normalisation_learns_from_training_only_and_round_trips():
 
 
 def test_policy_learns_one_log_std_per_action_dimension():
-    """Issue #8, defect 2: a scalar log-std before; garage's GaussianMLPBaseModule keeps one per dimension."""
+    """A scalar log-std before; garage's GaussianMLPBaseModule keeps one per dimension."""
     from benchmark.suites import make_suite
 
     spec = EnvSpec.from_suite(make_suite("halfcheetah-vel", 0))

@@ -1,4 +1,4 @@
-"""TrMRL's fast rollout collection (issue #13) against the straightforward one it replaced.
+"""TrMRL's fast rollout collection (batched over rows) against the straightforward one it replaced.
 
 ``ReferenceTrMRLAgent`` keeps the original ``collect`` (one append per row per step); the agent's batched
 version must give the identical :class:`~agents.trmrl.ppo.Batch` (arrays compared exactly) and training

@@ -83,7 +83,7 @@ def test_without_tfixup_every_matrix_is_plain_xavier():
 def test_gaussian_head_init_log_std_and_output_gain():
     torch.manual_seed(0)
     head = GaussianMLPHead(128, 6, (64, 64), init_std=0.5, min_std=1e-6, output_gain=0.01)
-    assert head.log_std.shape == (6,)  # garage: one learned log-std per action dimension (issue #8)
+    assert head.log_std.shape == (6,)  # garage: one learned log-std per action dimension
     np.testing.assert_allclose(head.log_std.detach().numpy(), math.log(0.5), rtol=1e-6)
     out = head.mean_net[-1]
     assert out.weight.abs().max().item() <= 0.01 * math.sqrt(6 / (64 + 6)) + 1e-9

@@ -1,4 +1,4 @@
-"""Environment workers (issue #13): ``--env-workers N`` gives the single-process results bit for bit.
+"""Environment workers: ``--env-workers N`` gives the single-process results bit for bit.
 
 The batch is compared step by step against :class:`~benchmark.trial.TrialBatch` (autoreset and explicit
 resets); whole runs of TrMRL and the random agent are compared through :func:`benchmark.run.execute_run`
