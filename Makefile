@@ -8,8 +8,9 @@ PROFILE ?= smoke
 WORKERS ?=
 RESULTS ?= results/results.parquet
 FIGURES_OUT ?= analysis/out
+REFERENCE_TABLES := results/reference/quick.parquet results/reference/long.parquet
 
-.PHONY: install install-tracking test test-slow lint type deviations reproduce-paper eta sweep results figures bench clean
+.PHONY: install install-tracking claims test test-slow lint type deviations reproduce-paper eta sweep results figures bench clean
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
@@ -54,6 +55,10 @@ results:
 
 figures:
 	$(BIN)/python -m analysis --results $(RESULTS) --out $(FIGURES_OUT)
+
+# The side-by-side document and the README's claims block, from analysis/claims.csv and the reference tables.
+claims:
+	$(BIN)/python -m analysis claims --results $(REFERENCE_TABLES) --out results/reference/paper_side_by_side.md --readme README.md
 
 bench:
 	$(BIN)/python -m benchmark.bench $(if $(QUICK),--quick,)

@@ -172,7 +172,104 @@ def run(
     return written
 
 
+VERBS = ("claims", "power")
+"""``python -m analysis claims|power ...``; without a verb it draws the figures"""
+
+
+def build_claims_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis claims",
+        description="Read the paper's claims (analysis/claims.csv) against results tables: paired "
+        "differences with intervals, Holm-corrected tests and labels; write the side-by-side document.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--results", nargs="+", required=True, help="merged results tables (parquet)")
+    parser.add_argument("--out", required=True, help="the side-by-side Markdown document to write")
+    parser.add_argument("--csv", help="also write every claim's numbers as CSV here")
+    parser.add_argument(
+        "--readme", help="replace the generated claims block of this README with the last table's claims"
+    )
+    return parser
+
+
+def build_power_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis power",
+        description="Per claim, the paired seeds a two-sided paired t-test needs for 80 % power at the "
+        "effect and spread a pilot table shows.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--results", required=True, help="the pilot results table (parquet)")
+    return parser
+
+
+def claims_main(argv: list[str]) -> int:
+    from analysis import claims
+
+    args = build_claims_parser().parse_args(argv)
+    try:
+        evaluations = {Path(p).name: claims.evaluate(read_table(p)) for p in args.results}
+        Path(args.out).write_text(claims.side_by_side_document(evaluations))
+        if args.csv:
+            pd.concat([e.assign(table=name) for name, e in evaluations.items()]).to_csv(args.csv, index=False)
+        if args.readme:
+            name, last = list(evaluations.items())[-1]
+            readme = Path(args.readme)
+            readme.write_text(
+                claims.replace_readme_block(readme.read_text(), claims.readme_block(name, last))
+            )
+    except (BenchmarkError, OSError, ValueError) as exc:
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    for name, evaluation in evaluations.items():
+        counts = evaluation["label"].value_counts().to_dict()
+        print(f"{name}: " + ", ".join(f"{n} {label}" for label, n in counts.items()))
+    print(f"wrote {args.out}" + (f" and the claims block of {args.readme}" if args.readme else ""))
+    return 0
+
+
+def power_main(argv: list[str]) -> int:
+    from analysis import claims
+
+    args = build_power_parser().parse_args(argv)
+    try:
+        table = claims.power_table(read_table(args.results))
+    except (BenchmarkError, OSError, ValueError) as exc:
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    if table.empty:
+        print(f"{args.results}: no claim has 2 paired seeds here")
+        return 0
+    shown = table.assign(
+        comparison=table["method"] + " − " + table["versus"],
+        seeds_for_80=table["seeds_for_80"].map(lambda n: "—" if n is None or pd.isna(n) else str(int(n))),
+    )
+    columns = [
+        "id",
+        "suite",
+        "split",
+        "statistic",
+        "comparison",
+        "n",
+        "mean",
+        "sd",
+        "power_now",
+        "seeds_for_80",
+    ]
+    print(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(
+        "seeds_for_80: paired seeds for 80 % power of a two-sided paired t-test (alpha 0.05, no multiplicity "
+        "correction) if the true effect and spread were the observed ones; '—': no effect observed"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "claims":
+        return claims_main(argv[1:])
+    if argv and argv[0] == "power":
+        return power_main(argv[1:])
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
     results, note = resolve_results(args.results)

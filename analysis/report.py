@@ -99,7 +99,7 @@ def _paper_scale() -> str:
 
 
 def _scale_table(df: tables.ScoreTable) -> list[str]:
-    from benchmark.profiles import PROFILES
+    from benchmark.profiles import PAPER_FIGURE_SEEDS, PROFILES
 
     paper = PROFILES["paper"]
     common = tables.common_points(df).set_index("suite")
@@ -113,7 +113,7 @@ def _scale_table(df: tables.ScoreTable) -> list[str]:
             share = f"{budget / paper_steps:.2%} of {format_steps(paper_steps)}"
         else:
             share = "suite not in the paper profile"
-        rows.append([suite, format_steps(budget), share, per_method, str(paper.seeds)])
+        rows.append([suite, format_steps(budget), share, per_method, str(PAPER_FIGURE_SEEDS)])
     header = ["suite", "env steps here", "share of the paper budget", "runs here", "paper seeds"]
     return _markdown_table(header, rows)
 

@@ -1,0 +1,132 @@
+"""The paper's claims as data: Holm's correction, gains since the start, power, labels, and the generated
+side-by-side document and README block (they must match the committed tables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import claims
+from benchmark.results.schema import COLUMNS, read_table, validate
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = REPO / "results" / "reference"
+
+
+def test_holm_on_a_family_with_known_adjusted_values():
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 -> 0.02, 0.03, 0.06, 0.04 -> running max
+    np.testing.assert_allclose(claims.holm(p)[:4], [0.03, 0.06, 0.06, 0.02])
+    assert np.isnan(claims.holm(p)[4])
+    assert claims.holm(np.array([0.6, 0.9])).tolist() == [1.0, 1.0]  # capped at 1
+
+
+def table_with_known_answers() -> pd.DataFrame:
+    """Point-nav, one trial of one episode per evaluation; a: 0 -> 10+seed, b: 0 -> 4, seeds 0..3."""
+    rows = []
+    for method, final in (("a", lambda s: 10.0 + s), ("b", lambda s: 4.0)):
+        for seed in range(4):
+            for env_steps, value in ((0, 0.0), (100, final(seed))):
+                rows.append(
+                    (
+                        f"{method}-{seed}",
+                        method,
+                        "point-nav",
+                        "meta_test",
+                        seed,
+                        env_steps,
+                        0,
+                        0,
+                        None,
+                        1,
+                        0.5,
+                    )
+                    + ("return", value)
+                )
+    return validate(pd.DataFrame(rows, columns=list(COLUMNS)))
+
+
+def claim(**fields) -> pd.DataFrame:
+    base = {
+        "id": "x",
+        "family": "f",
+        "claim": "a claim",
+        "suite": "point-nav",
+        "split": "meta_test",
+        "statistic": "final",
+        "method": "a",
+        "versus": "b",
+        "direction": "greater",
+        "paper_scale": "—",
+    }
+    return pd.DataFrame([{**base, **fields}])
+
+
+def test_gains_since_the_start_and_paired_differences_have_their_known_values():
+    table = table_with_known_answers()
+    gain = claims.evaluate(table, claim(statistic="gain", versus="untrained")).iloc[0]
+    assert gain["n"] == 4 and gain["mean"] == pytest.approx(11.5) and gain["env_steps"] == 100
+    versus = claims.evaluate(table, claim()).iloc[0]
+    assert versus["mean"] == pytest.approx(7.5) and versus["label"] == "confirmed"
+    level = claims.evaluate(table, claim(versus="20", direction="less")).iloc[0]
+    assert level["mean"] == pytest.approx(-8.5) and level["label"] == "confirmed"
+    missing = claims.evaluate(table, claim(method="nobody")).iloc[0]
+    assert missing["n"] == 0 and missing["label"] == "not testable here"
+
+
+@pytest.mark.parametrize(
+    ("direction", "mean", "p", "n", "expected"),
+    [
+        ("greater", 3.0, 0.01, 3, "confirmed"),
+        ("greater", -3.0, 0.01, 3, "contradicted"),
+        ("less", -3.0, 0.2, 3, "consistent"),
+        ("greater", -3.0, 0.2, 3, "not resolved"),
+        ("greater", 3.0, float("nan"), 1, "not testable here"),
+    ],
+)
+def test_labels_read_the_adjusted_test(direction, mean, p, n, expected):
+    assert claims.label(direction, mean, p, n) == expected
+
+
+def test_the_seed_count_for_80_percent_power_reaches_it_in_simulation():
+    effect, spread = 0.5, 1.0
+    n = claims.seeds_for_power(effect, spread)
+    assert n == 34
+    rng = np.random.default_rng(0)
+    samples = rng.normal(effect, spread, size=(4000, n))
+    t = samples.mean(axis=1) / (samples.std(axis=1, ddof=1) / np.sqrt(n))
+    from scipy import stats
+
+    rejected = np.mean(np.abs(t) > stats.t.ppf(0.975, n - 1))
+    assert 0.75 <= rejected <= 0.85
+    assert claims.paired_t_power(effect, spread, n - 1) < 0.8 <= claims.paired_t_power(effect, spread, n)
+    assert claims.seeds_for_power(0.0, 1.0) is None
+
+
+def reference_evaluations() -> dict[str, pd.DataFrame]:
+    return {name: claims.evaluate(read_table(REFERENCE / name)) for name in ("quick.parquet", "long.parquet")}
+
+
+def test_the_committed_side_by_side_document_and_readme_block_are_generated_from_the_tables():
+    """`make claims` wrote them; a number edited by hand or a table regenerated without them fails here."""
+    evaluations = reference_evaluations()
+    assert (REFERENCE / "paper_side_by_side.md").read_text() == claims.side_by_side_document(evaluations)
+    readme = (REPO / "README.md").read_text()
+    block = claims.readme_block("long.parquet", evaluations["long.parquet"])
+    assert block in readme
+    assert claims.replace_readme_block(readme, block) == readme
+
+
+def test_every_claim_is_well_formed():
+    table = claims.load_claims()
+    assert set(table["statistic"]) <= set(claims.STATISTICS)
+    assert table["id"].is_unique and (table["family"] != "").all()
+
+
+def test_power_runs_on_both_reference_tables():
+    for name in ("quick.parquet", "long.parquet"):
+        power = claims.power_table(read_table(REFERENCE / name))
+        assert not power.empty and (power["n"] >= 2).all()
