@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmark.provenance import ConfigRecord, deviations_markdown
-from benchmark.registry import load_method, method_names
+from benchmark.registry import load_method, method_names, methods_of_profile
 from benchmark.suites import SUITES
 
 DEVIATIONS_MD = Path(__file__).resolve().parent.parent / "DEVIATIONS.md"
@@ -23,11 +23,18 @@ DOCUMENTED_TIERS = ("paper", "quick")
 """``smoke`` measures nothing: its tiny networks are not listed."""
 
 
+def documented_methods() -> tuple[str, ...]:
+    """The methods of the paper's comparison (the registry entries that join the ``paper`` grid), without
+    ablation variants (their method's record plus the overrides the registry lists). A new method joins
+    the paper grid, and this document, when its entry says so; ``make deviations`` then lists it."""
+    paper = set(methods_of_profile("paper"))
+    return tuple(m for m in method_names(variants=False) if m in paper)
+
+
 def all_records(tiers: tuple[str, ...] = DOCUMENTED_TIERS) -> Iterator[tuple[str, str, str, ConfigRecord]]:
-    """``(method, tier, suite, record)`` for every registered method (ablation variants excluded: they are
-    their method's record plus the overrides the registry lists), tier and suite; a tier below ``paper``
-    lists only the entries where it differs from ``paper``."""
-    for method in method_names(variants=False):
+    """``(method, tier, suite, record)`` for every documented method (:func:`documented_methods`), tier and
+    suite; a tier below ``paper`` lists only the entries where it differs from ``paper``."""
+    for method in documented_methods():
         agent_class = load_method(method)
         for tier in tiers:
             for suite in SUITES:
