@@ -13,6 +13,7 @@ those bytes (:func:`holds_prefix`): a row cut, edited or removed is found by con
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -46,7 +47,16 @@ def atomic_write_set(writes: dict[Path, Callable[[Path], Any]]) -> None:
             descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             os.close(descriptor)
             temporaries[path] = Path(name)
-            write(temporaries[path])
+            os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; the target gets the usual mode
+            try:
+                write(temporaries[path])
+            except OSError:
+                raise
+            except Exception as exc:
+                # torch.save reports a full disk as a RuntimeError of its zip writer, without an errno.
+                if _disk_is_full(path.parent):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
+                raise
             with open(temporaries[path], "rb+") as file:  # the bytes reach the disk before the name does
                 os.fsync(file.fileno())
         for path, temporary in temporaries.items():
@@ -55,6 +65,24 @@ def atomic_write_set(writes: dict[Path, Callable[[Path], Any]]) -> None:
         for temporary in temporaries.values():
             with suppress(FileNotFoundError):
                 temporary.unlink()
+
+
+FULL_DISK_BYTES = 1 << 20
+"""free space below which a failed write is taken for a full disk"""
+
+
+def _disk_is_full(folder: Path) -> bool:
+    try:
+        status = os.statvfs(folder)
+    except OSError:
+        return False
+    return status.f_bavail * status.f_frsize < FULL_DISK_BYTES
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
