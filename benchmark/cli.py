@@ -421,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    except (MemoryError, RuntimeError) as exc:
+        if not isinstance(exc, MemoryError) and "can't allocate memory" not in str(exc):
+            raise  # a defect, not a resource: the traceback is what its author needs
+        # A configuration too large for this machine (e.g. --set d_model=4000000): the run is marked failed.
+        print(f"benchmark: error: out of memory: {str(exc).splitlines()[0][:200]}", file=sys.stderr)
+        return EXIT_FAILED
     except OSError as exc:  # a full disk, a read-only folder: the run is marked failed and resumable
         where = f" {exc.filename}" if exc.filename else ""
         print(f"benchmark: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)

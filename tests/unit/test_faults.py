@@ -415,3 +415,21 @@ def test_an_unreachable_ray_head_is_refused_quickly():
     with pytest.raises(BenchmarkError, match="not HOST:PORT"):
         check_reachable("no-port-here")
     check_reachable("auto")  # left to Ray's own discovery
+
+
+def test_a_configuration_too_large_for_memory_is_one_line_and_a_defect_keeps_its_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    def too_large(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1e14 bytes")
+
+    monkeypatch.setattr("benchmark.run.execute_run", too_large)
+    status, lines = run_cli([*RUN, "--runs-dir", str(tmp_path)], capsys)
+    assert status == 1 and len(lines) == 1 and "out of memory" in lines[0]
+
+    def defect(*args, **kwargs):
+        raise RuntimeError("shape mismatch in my agent")
+
+    monkeypatch.setattr("benchmark.run.execute_run", defect)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        main([*RUN, "--runs-dir", str(tmp_path)])
