@@ -98,8 +98,8 @@ class PEARLAgent(AgentBase):
         self._high = np.array(spec.action_high, dtype=np.float32)
         if not (np.isfinite(self._low).all() and np.isfinite(self._high).all()):
             raise ValueError("PEARL's tanh policy needs a bounded action space")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):  # the CPU's generator only; the GPUs' are not touched
+            torch.random.default_generator.manual_seed(seed)
             self.learner = PEARLLearner(config, spec.obs_dim, spec.act_dim).to(self.device)
         # Training streams: torch noise (z, actions) and numpy draws (tasks, minibatches). The torch noise is
         # drawn on CPU generators and moved (networks.standard_normal): the same stream on every device.

@@ -121,8 +121,8 @@ class RL2Agent(AgentBase):
         self.runtime = runtime or Runtime()
         # The policy exists before meta-training (the harness evaluates the untrained agent at env_steps 0)
         # and is handed to RecurrentPPO in meta_train; a local RNG keeps its init a function of `seed` alone.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):  # the CPU's generator only; the GPUs' are not touched
+            torch.random.default_generator.manual_seed(seed)
             self.policy = RL2LstmPolicy(
                 spec.observation_space,
                 spec.action_space,
