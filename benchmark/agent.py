@@ -59,7 +59,8 @@ from benchmark.workers import EnvWorkerPool, RemoteTrialEnv, WorkerTrialBatch
 
 @dataclass(frozen=True)
 class Runtime:
-    """Where an agent computes. Kept out of the run id (results must not depend on it up to float error).
+    """Where an agent computes. Kept out of the run id (results must not depend on it beyond float error,
+    except RL²'s, whose SB3 policy samples from the device's generator; see the README's device paragraph).
 
     Attributes:
         device: a torch device string, already resolved (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
@@ -90,6 +91,21 @@ class Runtime:
         import torch
 
         return torch.device(self.device)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def cuda_devices(self) -> list[int]:
+        """The CUDA device whose random generator this runtime's ops draw from, as a list for
+        ``torch.random.fork_rng(devices=...)``: ``[]`` on the CPU, ``[index]`` on a GPU (plain ``cuda`` is
+        torch's current device)."""
+        if not self.is_cuda:
+            return []
+        import torch
+
+        index = torch.device(self.device).index
+        return [torch.cuda.current_device() if index is None else index]
 
 
 @dataclass(frozen=True)
