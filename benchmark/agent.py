@@ -107,6 +107,30 @@ class Runtime:
         index = torch.device(self.device).index
         return [torch.cuda.current_device() if index is None else index]
 
+    def make_deterministic(self) -> None:
+        """Process-wide settings for repeatable CUDA results; nothing on the CPU (whose kernels already are).
+
+        Call it before CUDA starts (the harness does, before it builds the agent): cuBLAS reads
+        ``CUBLAS_WORKSPACE_CONFIG`` once. On CUDA it sets ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (unless
+        set), ``torch.use_deterministic_algorithms(True, warn_only=True)`` (an op without a deterministic
+        CUDA kernel warns instead of failing the run), cuDNN ``deterministic`` on and ``benchmark`` off, and
+        TF32 off for matmuls and cuDNN (float32 stays float32). CUDA results still differ from the CPU's,
+        and across GPU models and library versions, by float rounding (see the README's device paragraph).
+        """
+        if not self.is_cuda:
+            return
+        import os
+
+        import torch
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+
 
 @dataclass(frozen=True)
 class TrialPlan:
