@@ -54,7 +54,7 @@ from benchmark.provenance import ConfigRecord
 from benchmark.suites.base import META_TRAIN, Suite
 from benchmark.tasks import TaskSampler
 from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
-from benchmark.workers import EnvWorkerPool, RemoteTrialEnv, WorkerTrialBatch
+from benchmark.workers import EnvWorkerPool, RemoteTrialEnv, WorkerTrialBatch, start_method
 
 
 @dataclass(frozen=True)
@@ -342,7 +342,8 @@ class TrainingContext:
     def _remote_trial_env(self, episodes_per_trial: int | None) -> RemoteTrialEnv:
         """:meth:`trial_env`'s env, built in a worker process (``env_workers > 1``, issue #13)."""
         if self._worker_pool is None:
-            self._worker_pool = EnvWorkerPool(self._suite, self.env_workers)
+            method = start_method(cuda=self.runtime.is_cuda)  # spawn, not fork, next to a CUDA context
+            self._worker_pool = EnvWorkerPool(self._suite, self.env_workers, method)
         index = len(self._envs)
         env = RemoteTrialEnv(
             self._worker_pool,
