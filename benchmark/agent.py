@@ -54,12 +54,13 @@ from benchmark.provenance import ConfigRecord
 from benchmark.suites.base import META_TRAIN, Suite
 from benchmark.tasks import TaskSampler
 from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
-from benchmark.workers import EnvWorkerPool, RemoteTrialEnv, WorkerTrialBatch
+from benchmark.workers import EnvWorkerPool, RemoteTrialEnv, WorkerTrialBatch, start_method
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """Where an agent computes. Kept out of the run id (results must not depend on it up to float error).
+    """Where an agent computes. Kept out of the run id (results must not depend on it beyond float error,
+    except RL²'s, whose SB3 policy samples from the device's generator; see the README's device paragraph).
 
     Attributes:
         device: a torch device string, already resolved (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
@@ -90,6 +91,45 @@ class Runtime:
         import torch
 
         return torch.device(self.device)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def cuda_devices(self) -> list[int]:
+        """The CUDA device whose random generator this runtime's ops draw from, as a list for
+        ``torch.random.fork_rng(devices=...)``: ``[]`` on the CPU, ``[index]`` on a GPU (plain ``cuda`` is
+        torch's current device)."""
+        if not self.is_cuda:
+            return []
+        import torch
+
+        index = torch.device(self.device).index
+        return [torch.cuda.current_device() if index is None else index]
+
+    def make_deterministic(self) -> None:
+        """Process-wide settings for repeatable CUDA results; nothing on the CPU (whose kernels already are).
+
+        Call it before CUDA starts (the harness does, before it builds the agent): cuBLAS reads
+        ``CUBLAS_WORKSPACE_CONFIG`` once. On CUDA it sets ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (unless
+        set), ``torch.use_deterministic_algorithms(True, warn_only=True)`` (an op without a deterministic
+        CUDA kernel warns instead of failing the run), cuDNN ``deterministic`` on and ``benchmark`` off, and
+        TF32 off for matmuls and cuDNN (float32 stays float32). CUDA results still differ from the CPU's,
+        and across GPU models and library versions, by float rounding (see the README's device paragraph).
+        """
+        if not self.is_cuda:
+            return
+        import os
+
+        import torch
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
 
 
 @dataclass(frozen=True)
@@ -302,7 +342,8 @@ class TrainingContext:
     def _remote_trial_env(self, episodes_per_trial: int | None) -> RemoteTrialEnv:
         """:meth:`trial_env`'s env, built in a worker process (``env_workers > 1``)."""
         if self._worker_pool is None:
-            self._worker_pool = EnvWorkerPool(self._suite, self.env_workers)
+            method = start_method(cuda=self.runtime.is_cuda)  # spawn, not fork, next to a CUDA context
+            self._worker_pool = EnvWorkerPool(self._suite, self.env_workers, method)
         index = len(self._envs)
         env = RemoteTrialEnv(
             self._worker_pool,

@@ -77,24 +77,31 @@ class RunOutcome:
     train_env_steps_per_s: float
 
 
-def capture_global_rngs() -> dict[str, Any]:
-    """The process-wide generators third-party code draws from (SB3 uses numpy's and torch's)."""
+def capture_global_rngs(runtime: Runtime | None = None) -> dict[str, Any]:
+    """The process-wide generators third-party code draws from (SB3 uses numpy's and torch's), with the
+    runtime's CUDA generator on a GPU (where torch ops on CUDA tensors draw)."""
     import torch
 
-    return {
+    state = {
         "python": random.getstate(),
         "numpy": np.random.get_state(legacy=False),  # noqa: NPY002
         "torch": torch.random.get_rng_state(),
     }
+    for index in runtime.cuda_devices() if runtime is not None else []:
+        state["torch_cuda"] = torch.cuda.get_rng_state(index)
+    return state
 
 
-def restore_global_rngs(state: dict[str, Any]) -> None:
+def restore_global_rngs(state: dict[str, Any], runtime: Runtime | None = None) -> None:
     import torch
 
     python_state = state["python"]
     random.setstate((python_state[0], tuple(python_state[1]), python_state[2]))
     np.random.set_state(state["numpy"])  # noqa: NPY002
     torch.random.set_rng_state(state["torch"])
+    for index in runtime.cuda_devices() if runtime is not None else []:
+        if state.get("torch_cuda") is not None:
+            torch.cuda.set_rng_state(state["torch_cuda"], index)
 
 
 def seed_everything(seed: int) -> None:
@@ -123,8 +130,10 @@ def execute_run(
     starts again). An interrupted or crashed run resumes from its ``resume.pt``: the metrics rows written
     after that checkpoint are dropped and training continues where it was, giving the same metrics as an
     uninterrupted run. A run without a usable resume point is moved aside and started again, so nothing is
-    ever overwritten in place. The run is claimed for the whole call (:class:`RunClaim`): a live claim by
-    another process raises :class:`~benchmark.errors.RunLockedError`; a dead process's claim is taken over.
+    ever overwritten in place; a resume point written on another device type (CPU, CUDA) is refused with a
+    one-line :class:`~benchmark.errors.BenchmarkError` and the folder is left as it is. The run is claimed
+    for the whole call (:class:`RunClaim`): a live claim by another process raises
+    :class:`~benchmark.errors.RunLockedError`; a dead process's claim is taken over.
 
     Args:
         checkpoint_minutes: besides every evaluation point, write a resume point at the first agent yield
@@ -148,6 +157,8 @@ def execute_run(
                 )
             if previous is not None and not force:
                 resume_state, problem = _resume_point(run_dir, spec, previous)
+                if resume_state is not None:
+                    _check_resume_device(resume_state, runtime, spec)
             if resume_state is None:
                 _set_aside(run_dir, None if force else problem)
         run = Run(spec, config, run_dir, runtime, checkpoint_minutes, progress, env_workers)
@@ -253,6 +264,7 @@ class Run:
     def _assemble(self) -> None:
         """The suite, the agent and the training context, freshly seeded; no file is touched."""
         spec = self.spec
+        self.runtime.make_deterministic()  # before the agent starts CUDA
         seed_everything(spec.seed)
         self.suite = make_suite(spec.suite, spec.seed)
         env_spec = EnvSpec.from_suite(self.suite)
@@ -273,7 +285,7 @@ class Run:
         try:
             self.agent.load_state_dict(state["agent"])
             self.ctx.load_state_dict(state["context"])
-            restore_global_rngs(state["rngs"])
+            restore_global_rngs(state["rngs"], self.runtime)
         except Exception as exc:  # whatever a foreign state makes load_state_dict raise
             self.ctx.close()
             return f"{RESUME_FILE} does not fit the agent ({type(exc).__name__}: {_first_line(exc)})"
@@ -426,10 +438,11 @@ class Run:
         state = {
             "version": RESUME_VERSION,
             "run_id": self.spec.run_id,
+            "device": _device_type(self.runtime),
             "env_steps": self.ctx.env_steps,
             "agent": self.agent.state_dict(),
             "context": context,
-            "rngs": capture_global_rngs(),
+            "rngs": capture_global_rngs(self.runtime),
             "pending": list(self.pending),
             "evaluations": len(self.manifest["evaluations"]),
             "train_seconds": self.train_seconds,
@@ -495,6 +508,8 @@ def _check_resume_fields(state: Any, spec: RunSpec, manifest: dict[str, Any]) ->
         raise ValueError(f"format version {state.get('version')!r}, this harness writes {RESUME_VERSION}")
     if state.get("run_id") != spec.run_id:
         raise ValueError(f"belongs to run {state.get('run_id')!r}")
+    if state.get("device", "cpu") not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {state.get('device')!r}")
     for name in ("env_steps", "evaluations", "progress_rows"):
         value = state[name]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -518,6 +533,25 @@ def _check_resume_fields(state: Any, spec: RunSpec, manifest: dict[str, Any]) ->
     kept = evaluations[: state["evaluations"]]
     if kept and kept[-1].get("metrics") != logs[METRICS_FILE].to_json():
         raise ValueError("its metrics digest differs from the manifest's last evaluation")
+
+
+def _device_type(runtime: Runtime) -> str:
+    return "cuda" if runtime.is_cuda else "cpu"
+
+
+def _check_resume_device(state: dict[str, Any], runtime: Runtime, spec: RunSpec) -> None:
+    """Refuse, in one line, to continue a resume point on another device type than the one that wrote it.
+
+    A GPU draws from other random streams than the CPU (RL²'s SB3 samples from the device's generator) and
+    rounds differently, so the continued run would be neither device's run. A point written before the
+    device was recorded is not checked.
+    """
+    written_on = state.get("device")
+    if written_on is not None and written_on != _device_type(runtime):
+        raise BenchmarkError(
+            f"run {spec.run_id} was checkpointed on {written_on} and would continue on {runtime.device}: "
+            f"resume it with --device {written_on} (or start it again with --force)"
+        )
 
 
 def _log_digests(state: dict[str, Any]) -> dict[str, Digest]:

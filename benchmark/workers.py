@@ -13,13 +13,16 @@ draws each reset's task, in row order, exactly as the serial batch does, and sen
 step counter. A worker env therefore never draws a task itself. Snapshots and restores (resume) are
 remote calls, so :meth:`TrainingContext.state_dict` works unchanged.
 
-Workers are forked (the suite, Meta-World's included, is inherited, not pickled); they only step MuJoCo,
-never torch or CUDA, so forking a process that holds a CUDA context is safe for them.
+Workers are forked (the suite, Meta-World's included, is inherited) where this process has no CUDA context.
+A run on a GPU starts them with ``spawn`` instead (fresh interpreters; the suite is pickled): a fork of a
+process whose CUDA driver runs threads can deadlock in the child even if the child never touches CUDA. Both
+give the same environments, so the same results.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import traceback
 import weakref
 from collections.abc import Sequence
@@ -89,19 +92,29 @@ def _shutdown(connections: list[Connection], processes: list[Any]) -> None:
             process.terminate()
 
 
+def start_method(cuda: bool = False) -> str:
+    """How to start env workers: ``fork`` (fast, the suite inherited), or ``spawn`` for a run on a GPU
+    (``cuda``) and in any process where CUDA has started (forking it risks a deadlock)."""
+    torch = sys.modules.get("torch")  # not imported: no CUDA either
+    started = torch is not None and torch.cuda.is_initialized()
+    return "spawn" if cuda or started else "fork"
+
+
 class EnvWorkerPool:
-    """``num_workers`` forked processes holding trial environments of ``suite``.
+    """``num_workers`` processes holding trial environments of ``suite``.
 
     Args:
-        suite: the built suite (inherited by the forked workers).
+        suite: the built suite (inherited by forked workers, pickled to spawned ones).
         num_workers: processes; env ``k`` lives in worker ``k mod num_workers``.
+        method: ``fork`` or ``spawn``; ``None``: :func:`start_method`.
     """
 
-    def __init__(self, suite: Suite, num_workers: int) -> None:
+    def __init__(self, suite: Suite, num_workers: int, method: str | None = None) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {num_workers}")
         self.num_workers = num_workers
-        context = multiprocessing.get_context("fork")
+        self.method = method or start_method()
+        context: Any = multiprocessing.get_context(self.method)  # ForkContext or SpawnContext
         self._connections: list[Connection] = []
         processes = []
         for _ in range(num_workers):

@@ -90,7 +90,8 @@ class TrMRLAgent(AgentBase):
         self._low = np.array(spec.action_low, dtype=np.float32)
         self._high = np.array(spec.action_high, dtype=np.float32)
         with torch.random.fork_rng(devices=[]):  # a private init stream; the caller's RNG is untouched
-            torch.manual_seed(seed)
+            # The CPU generator only: torch.manual_seed would reseed the GPUs' too, which fork_rng leaves be.
+            torch.random.default_generator.manual_seed(seed)
             self.policy = TransformerPolicy(
                 token_dim=self._token_dim,
                 act_dim=spec.act_dim,

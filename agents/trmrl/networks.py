@@ -126,8 +126,9 @@ class TransformerPolicy(nn.Module):
         for layer in inner:
             x = layer(x, self.mask)
         # Only the latest slot feeds the head, and the mask is causal: the last layer needs just that row.
-        query = x[torch.arange(x.shape[0]), index].unsqueeze(1)
-        ignore = torch.arange(self.wm_size) > index.unsqueeze(1)
+        # Positions are made on the inputs' device: a CPU arange against CUDA tensors fails on a GPU.
+        query = x[torch.arange(x.shape[0], device=x.device), index].unsqueeze(1)
+        ignore = torch.arange(self.wm_size, device=index.device) > index.unsqueeze(1)
         return last.forward_query(query, x, ignore).squeeze(1)
 
     def encode(self, windows: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,7 @@ import torch
 from baselines.pearl.buffers import MultiTaskReplayBuffer
 from baselines.pearl.config import PEARLConfig
 from baselines.pearl.encoder import sample_latent
+from baselines.pearl.networks import standard_normal
 from baselines.pearl.provenance import config_record as _config_record
 from baselines.pearl.provenance import default_config as _default_config
 from baselines.pearl.sac import PEARLLearner, TrainingBatch
@@ -97,11 +98,12 @@ class PEARLAgent(AgentBase):
         self._high = np.array(spec.action_high, dtype=np.float32)
         if not (np.isfinite(self._low).all() and np.isfinite(self._high).all()):
             raise ValueError("PEARL's tanh policy needs a bounded action space")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):  # the CPU's generator only; the GPUs' are not touched
+            torch.random.default_generator.manual_seed(seed)
             self.learner = PEARLLearner(config, spec.obs_dim, spec.act_dim).to(self.device)
-        # Training streams: torch noise (z, actions) and numpy draws (tasks, minibatches).
-        self._generator = torch.Generator(device=self.device).manual_seed(seed)
+        # Training streams: torch noise (z, actions) and numpy draws (tasks, minibatches). The torch noise is
+        # drawn on CPU generators and moved (networks.standard_normal): the same stream on every device.
+        self._generator = torch.Generator().manual_seed(seed)
         self._rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9EA]))
         self.iteration = 0
         self.train_steps = 0
@@ -111,7 +113,7 @@ class PEARLAgent(AgentBase):
         self.encoder_buffer: MultiTaskReplayBuffer | None = None
         self.last_stats: dict[str, float] = {}
         # Evaluation state, one row per trial; reset by begin_trial.
-        self._eval_generator = torch.Generator(device=self.device).manual_seed(seed)
+        self._eval_generator = torch.Generator().manual_seed(seed)
         self._plan: TrialPlan | None = None
         self._z = torch.zeros(0, config.latent_dim, device=self.device)
         self._context = np.zeros((0, 1, self.learner.context_dim), dtype=np.float32)
@@ -161,8 +163,7 @@ class PEARLAgent(AgentBase):
         return self.learner.policy.act(x, det, generator).cpu().numpy()
 
     def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        shape = (n, self.config.latent_dim)
-        return torch.randn(shape, generator=generator, device=self.device)
+        return standard_normal((n, self.config.latent_dim), generator, self.device)
 
     def _context_rows(self, obs: np.ndarray, policy_action: np.ndarray, reward: np.ndarray) -> np.ndarray:
         return np.concatenate(
@@ -336,7 +337,7 @@ class PEARLAgent(AgentBase):
         n = plan.num_trials
         self._plan = plan
         seed = int(np.random.SeedSequence([plan.seed, 0x9EA1]).generate_state(1)[0])
-        self._eval_generator = torch.Generator(device=self.device).manual_seed(seed)
+        self._eval_generator = torch.Generator().manual_seed(seed)
         self._context = np.zeros(
             (n, max(1, plan.episodes * self.spec.horizon), self.learner.context_dim), dtype=np.float32
         )

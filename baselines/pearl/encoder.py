@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.pearl.networks import oyster_mlp
+from baselines.pearl.networks import oyster_mlp, standard_normal
 
 MIN_VARIANCE = 1e-7
 """lower clamp of each factor's variance (oyster ``_product_of_gaussians``)"""
@@ -51,8 +51,7 @@ def kl_to_standard_normal(mu: torch.Tensor, variance: torch.Tensor) -> torch.Ten
 
 def sample_latent(mu: torch.Tensor, variance: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """A reparameterised draw ``z = mu + sqrt(variance) * eps`` with ``eps`` from ``generator``."""
-    noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + variance.sqrt() * noise
+    return mu + variance.sqrt() * standard_normal(mu.shape, generator, mu.device, mu.dtype)
 
 
 class ContextEncoder(nn.Module):

@@ -52,6 +52,15 @@ def oyster_mlp(input_dim: int, output_dim: int, hidden_sizes: Sequence[int]) -> 
     return net
 
 
+def standard_normal(
+    shape: Sequence[int], generator: torch.Generator, device: torch.device, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """N(0, 1) noise drawn on ``generator``'s device (PEARL's generators are CPU ones) and moved to
+    ``device``: a seed gives the same draws on the CPU and on a GPU, whose own generators give another
+    stream."""
+    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
+
+
 class TanhGaussianPolicy(nn.Module):
     """``[obs, z] -> tanh(N(mean, std))``: oyster's ``TanhGaussianPolicy`` (a shared trunk, two linear heads).
 
@@ -83,7 +92,7 @@ class TanhGaussianPolicy(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """A reparameterised squashed sample ``(action, log_prob, mean, log_std)``; log_prob: `(batch,)`."""
         mean, log_std = self(x)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        noise = standard_normal(mean.shape, generator, mean.device, mean.dtype)
         gaussian_action = mean + log_std.exp() * noise
         action = torch.tanh(gaussian_action)
         log_prob = self.distribution.proba_distribution(mean, log_std).log_prob(action, gaussian_action)
@@ -93,6 +102,6 @@ class TanhGaussianPolicy(nn.Module):
     def act(self, x: torch.Tensor, deterministic: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Actions in [-1, 1]: ``tanh(mean)`` where ``deterministic`` (a `(batch,)` bool), else a sample."""
         mean, log_std = self(x)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        noise = standard_normal(mean.shape, generator, mean.device, mean.dtype)
         sampled = mean + log_std.exp() * noise
         return torch.tanh(torch.where(deterministic[:, None], mean, sampled))

@@ -121,8 +121,8 @@ class RL2Agent(AgentBase):
         self.runtime = runtime or Runtime()
         # The policy exists before meta-training (the harness evaluates the untrained agent at env_steps 0)
         # and is handed to RecurrentPPO in meta_train; a local RNG keeps its init a function of `seed` alone.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):  # the CPU's generator only; the GPUs' are not touched
+            torch.random.default_generator.manual_seed(seed)
             self.policy = RL2LstmPolicy(
                 spec.observation_space,
                 spec.action_space,
@@ -138,9 +138,11 @@ class RL2Agent(AgentBase):
         self._episode_starts = np.ones(0, dtype=bool)
         # SB3's loop state (last observation, LSTM states, global RNGs) at the last yield, for resuming.
         self._rollout_state: dict[str, Any] | None = None
-        # SB3 samples from torch's global generator, which training uses too: evaluation swaps in its own
-        # generator state (seeded by begin_trial) so that evaluating never shifts training's draws.
+        # SB3 samples from torch's global generator of the policy's device (the CPU's, or the GPU's), which
+        # training uses too: evaluation swaps in its own generator states (seeded by begin_trial) so that
+        # evaluating never shifts training's draws.
         self._eval_rng_state = torch.random.get_rng_state()
+        self._eval_cuda_rng_state: torch.Tensor | None = None  # on a GPU: that device's generator
 
     @classmethod
     def default_config(cls, suite: str, profile: str) -> RL2Config:
@@ -213,7 +215,7 @@ class RL2Agent(AgentBase):
         model.policy = self.policy
         self.model = model  # for inspection and for the rollout state in state_dict()
         if ctx.resuming and self._rollout_state is not None:
-            self._restore_rollout(model, venv, self._rollout_state)
+            self._restore_rollout(model, venv, self._rollout_state, self.runtime.cuda_devices())
         try:
             while not ctx.budget_exhausted:
                 # One rollout of n_steps per env, then one `train()`. With reset_num_timesteps=False SB3 keeps
@@ -244,6 +246,17 @@ class RL2Agent(AgentBase):
         self._lstm_state = None
         self._episode_starts = np.ones(plan.num_trials, dtype=bool)
         self._eval_rng_state = torch.Generator().manual_seed(plan.seed).get_state()
+        self._eval_cuda_rng_state = self._seeded_cuda_rng_state(plan.seed)
+
+    def _seeded_cuda_rng_state(self, seed: int) -> torch.Tensor | None:
+        """The state of the runtime's CUDA generator seeded with ``seed`` (None on the CPU); the generator
+        itself is left as it was."""
+        devices = self.runtime.cuda_devices()
+        if not devices:
+            return None
+        with torch.random.fork_rng(devices=devices), torch.cuda.device(devices[0]):
+            torch.cuda.manual_seed(seed)
+            return torch.cuda.get_rng_state(devices[0])
 
     def act(self, obs: np.ndarray, deterministic: np.ndarray) -> np.ndarray:
         """Actions `(n, act_dim)` for augmented observations `(n, aug_dim)`, advancing the hidden state.
@@ -262,12 +275,17 @@ class RL2Agent(AgentBase):
                 obs, state=state, episode_start=starts, deterministic=True
             )
         if not mean_rows.all():
-            with torch.random.fork_rng(devices=[]):  # the global generator is restored on exit
+            devices = self.runtime.cuda_devices()  # [] on the CPU; SB3 samples on the policy's device
+            with torch.random.fork_rng(devices=devices):  # the global generators are restored on exit
                 torch.random.set_rng_state(self._eval_rng_state)
+                if devices and self._eval_cuda_rng_state is not None:
+                    torch.cuda.set_rng_state(self._eval_cuda_rng_state, devices[0])
                 sampled, self._lstm_state = self.policy.predict(
                     obs, state=state, episode_start=starts, deterministic=False
                 )
                 self._eval_rng_state = torch.random.get_rng_state()
+                if devices:
+                    self._eval_cuda_rng_state = torch.cuda.get_rng_state(devices[0])
             # Both passes advance the LSTM from the same state with the same input: the same new state.
             actions = sampled if actions is None else np.where(mean_rows[:, None], actions, sampled)
         self._episode_starts = np.zeros(n, dtype=bool)
@@ -303,12 +321,13 @@ class RL2Agent(AgentBase):
                 "count": float(rms.count),
             }
         if self.model is not None and self.model._last_obs is not None:
-            state["rollout"] = self._capture_rollout(self.model)
+            state["rollout"] = self._capture_rollout(self.model, self.runtime.cuda_devices())
         return state
 
     @staticmethod
-    def _capture_rollout(model: RecurrentPPO) -> dict[str, Any]:
-        """What RecurrentPPO carries from one ``learn`` call to the next, plus the global RNGs it draws from.
+    def _capture_rollout(model: RecurrentPPO, cuda_devices: list[int]) -> dict[str, Any]:
+        """What RecurrentPPO carries from one ``learn`` call to the next, plus the global RNGs it draws from
+        (on a GPU, ``cuda_rng``: the device's generator, where SB3 samples actions).
 
         A resumed run restores it after building a new RecurrentPPO (whose constructor reseeds the global
         generators), so the continued rollout is the uninterrupted one.
@@ -318,7 +337,7 @@ class RL2Agent(AgentBase):
         numpy_rng = np.random.get_state(legacy=False)  # noqa: NPY002 - SB3 shuffles minibatches with it
         # Arrays as tensors (the MT19937 key as int64): a plain torch.load(weights_only=True) reads them.
         numpy_rng["state"]["key"] = torch.from_numpy(numpy_rng["state"]["key"].astype(np.int64))
-        return {
+        rollout = {
             "last_obs": torch.from_numpy(np.array(model._last_obs)),
             "last_episode_starts": torch.from_numpy(np.array(model._last_episode_starts)),
             "lstm_pi": [t.detach().cpu().clone() for t in lstm.pi],
@@ -328,9 +347,14 @@ class RL2Agent(AgentBase):
             "numpy_rng": numpy_rng,
             "returns": torch.from_numpy(np.array(venv.returns)) if isinstance(venv, VecNormalize) else None,
         }
+        for index in cuda_devices:
+            rollout["cuda_rng"] = torch.cuda.get_rng_state(index)
+        return rollout
 
     @staticmethod
-    def _restore_rollout(model: RecurrentPPO, venv: VecEnv, rollout: dict[str, Any]) -> None:
+    def _restore_rollout(
+        model: RecurrentPPO, venv: VecEnv, rollout: dict[str, Any], cuda_devices: list[int]
+    ) -> None:
         from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
         device = model.device
@@ -341,6 +365,11 @@ class RL2Agent(AgentBase):
         )
         model.num_timesteps = int(rollout["num_timesteps"])
         torch.random.set_rng_state(rollout["torch_rng"])
+        # A GPU's stream where one was saved (the harness resumes a run only on the device type that wrote
+        # it; a state from the CPU leaves the stream as RecurrentPPO's seeding set it).
+        for index in cuda_devices:
+            if rollout.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(rollout["cuda_rng"], index)
         numpy_rng = dict(rollout["numpy_rng"])
         numpy_rng["state"] = dict(
             numpy_rng["state"], key=_as_numpy(numpy_rng["state"]["key"]).astype(np.uint32)

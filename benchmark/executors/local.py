@@ -5,6 +5,11 @@ the out-of-memory killer) breaks the whole pool and fails every queued run. Here
 process and its own pipe, so a dead worker fails its own run only and the sweep goes on with the others.
 Starting a process per run costs about a second of imports, nothing next to a run.
 
+GPUs: with ``--device cuda`` or ``auto`` on a machine where torch sees several GPUs, each worker is started
+with ``CUDA_VISIBLE_DEVICES`` naming one of them (:class:`GpuSlots`: the least busy, in turn among equals),
+so the runs spread over the GPUs instead of all landing on the first; inside its worker a run's ``cuda`` is
+that GPU. ``cuda:N`` pins every run to GPU N, as asked.
+
 Signals: the workers do not take SIGINT (Ctrl-C in a terminal reaches the whole process group; only the
 sweep decides what a stop means). On a stop the sweep sends each running worker SIGTERM, which raises
 ``SystemExit`` inside its run, so the run records the interruption and keeps its checkpoint; a worker still
@@ -68,6 +73,7 @@ class LocalExecutor:
     ) -> None:
         # spawn, not fork: MuJoCo/torch state must not be shared with the parent.
         context = get_context("spawn")
+        gpus = GpuSlots.for_device(settings.device)
         queued = deque(jobs)
         running: list[_Worker] = []
         escalation = StopEscalation(stop, self.grace_s)
@@ -75,7 +81,8 @@ class LocalExecutor:
             while queued or running:
                 if not stop.requested:
                     while queued and len(running) < self.workers:
-                        running.append(_Worker.start(context, queued.popleft(), runs_dir, settings))
+                        gpu = gpus.take([w.gpu for w in running])
+                        running.append(_Worker.start(context, queued.popleft(), runs_dir, settings, gpu))
                 action = escalation.step()
                 if action is not None:
                     for worker in running:
@@ -94,24 +101,65 @@ class LocalExecutor:
                 worker.process.join()
 
 
+class GpuSlots:
+    """The GPUs a sweep's runs are spread over (``CUDA_VISIBLE_DEVICES`` values); none: leave it alone.
+
+    :meth:`take` gives a new worker the GPU that the fewest running workers hold, and among those the next
+    in turn after the last one given (round-robin while runs take equally long).
+    """
+
+    def __init__(self, gpus: Sequence[str]) -> None:
+        self.gpus = list(gpus)
+        self._next = 0
+
+    @classmethod
+    def for_device(cls, device: str) -> GpuSlots:
+        """Every GPU torch sees, for ``cuda`` or ``auto`` when it sees more than one; else none (the CPU, a
+        single GPU, or ``cuda:N``, which pins the runs)."""
+        if device not in ("cuda", "auto"):
+            return cls([])
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0  # starts no CUDA context
+        if count < 2:
+            return cls([])
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        names = [name.strip() for name in visible.split(",")] if visible else [str(i) for i in range(count)]
+        return cls(names[:count])
+
+    def take(self, held: Sequence[str | None]) -> str | None:
+        """The GPU for a worker starting while the running ones hold ``held``; None without GPUs."""
+        if not self.gpus:
+            return None
+        n = len(self.gpus)
+        order = [self.gpus[(self._next + k) % n] for k in range(n)]
+        gpu = min(order, key=lambda g: (held.count(g), order.index(g)))
+        self._next = (self.gpus.index(gpu) + 1) % n
+        return gpu
+
+
 @dataclass
 class _Worker:
-    """One run's process and the receiving end of the pipe its result comes back on."""
+    """One run's process, the receiving end of the pipe its result comes back on, and its GPU (if given)."""
 
     job: RunRequest
     process: SpawnProcess
     connection: Connection
+    gpu: str | None = None
 
     @classmethod
-    def start(cls, context: SpawnContext, job: RunRequest, runs_dir: Path, settings: RunSettings) -> _Worker:
+    def start(
+        cls, context: SpawnContext, job: RunRequest, runs_dir: Path, settings: RunSettings, gpu: str | None
+    ) -> _Worker:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_worker_main, args=(job, runs_dir, settings, sender), name=f"run {job.describe()}"
         )
-        with _single_thread_env(), _sigint_blocked():
+        gpu_env = {"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None else {}
+        with _worker_env(gpu_env), _sigint_blocked():
             process.start()
         sender.close()  # only the child holds the sending end, so its death reads as end of file here
-        return cls(job, process, receiver)
+        return cls(job, process, receiver, gpu)
 
     def signal(self, signum: int) -> None:
         if self.process.pid is not None and self.process.is_alive():
@@ -173,10 +221,12 @@ def _describe_exit(exitcode: int | None) -> str:
 
 
 @contextmanager
-def _single_thread_env() -> Iterator[None]:
-    """The workers' environment: set while they start (a spawned child copies it), restored after."""
-    previous = {name: os.environ.get(name) for name in SINGLE_THREAD_ENV}
-    os.environ.update(SINGLE_THREAD_ENV)
+def _worker_env(extra: dict[str, str]) -> Iterator[None]:
+    """A worker's environment (one thread, its GPU): set while it starts (a spawned child copies it),
+    restored after."""
+    variables = {**SINGLE_THREAD_ENV, **extra}
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         yield
     finally:

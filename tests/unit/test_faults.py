@@ -281,6 +281,7 @@ def test_bytes_after_the_resume_point_are_dropped_and_the_run_resumes(
         ("rngs", None),
         ("context", [1, 2]),
         ("run_id", "another"),
+        ("device", "tpu"),
     ],
 )
 def test_a_bad_field_in_the_resume_state_sets_the_run_aside(
@@ -293,6 +294,27 @@ def test_a_bad_field_in_the_resume_state_sets_the_run_aside(
     status, lines = run_cli([*RUN, "--runs-dir", str(tmp_path)], capsys)
     assert status == 0
     assert_set_aside_and_restarted(tmp_path, lines, reference)
+
+
+def test_a_resume_point_of_another_device_type_is_refused_in_one_line_and_kept(
+    tmp_path, monkeypatch, capsys, reference
+):
+    """A point written on a GPU continues only on a GPU (another random stream, other rounding): on the CPU
+    the run stops with one line naming the device to use, and its folder stays as it is."""
+    run_dir = interrupted_run(tmp_path, monkeypatch)
+    state = safe_load(run_dir / "resume.pt")
+    assert state["device"] == "cpu"
+    state["device"] = "cuda"
+    torch.save(state, run_dir / "resume.pt")
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    status, lines = run_cli([*RUN, "--runs-dir", str(tmp_path), "--device", "cpu"], capsys)
+    assert status == 2 and len(lines) == 1 and "resume it with --device cuda" in lines[0], lines
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+    assert not (tmp_path / ".incomplete").exists()
+    del state["device"]  # a point written before the device was recorded: not checked
+    torch.save(state, run_dir / "resume.pt")
+    status, lines = run_cli([*RUN, "--runs-dir", str(tmp_path)], capsys)
+    assert status == 0 and lines == [] and log_bytes(run_dir) == reference
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"[]", b""])

@@ -286,3 +286,85 @@ def test_policy_learns_one_log_std_per_action_dimension():
     spec = EnvSpec.from_suite(suite)
     agent = RL2Agent(RL2Agent.default_config("halfcheetah-vel", "smoke"), spec, seed=0)
     assert agent.policy.log_std.shape == (spec.act_dim,) == (6,)
+
+
+# --- the GPU's random stream (checked without a GPU: fake GPUs, tests/fake_device.py) -------------------
+
+
+def _names(calls, *indices):
+    """The logged ``torch.cuda`` RNG calls, as names, asserting that each went to one of ``indices``."""
+    assert {index for _, index in calls} <= set(indices), calls
+    return [name for name, _ in calls]
+
+
+@pytest.mark.filterwarnings("ignore:PyTorch was compiled without cuDNN")
+def test_evaluation_forks_and_resume_points_save_the_gpu_random_stream(monkeypatch):
+    """On ``cuda:1`` SB3 samples from GPU 1's generator: evaluation swaps in its own state of that generator
+    (seeded by the plan) and gives the training one back; ``state_dict`` saves it and a resumed run restores
+    it. GPU 0's generator is never touched."""
+    from benchmark.agent import Runtime
+    from benchmark.checkpoint import round_trip
+    from tests.fake_device import FakeCuda, fake_cuda_runtime
+
+    fake = fake_cuda_runtime(monkeypatch, count=2)
+    runtime = Runtime(device="cuda:1")
+    suite, spec = reveal(horizon=5)
+    obs = np.zeros((2, spec.aug_obs_dim), dtype=np.float32)
+    with FakeCuda(count=2):
+        agent = RL2Agent(TINY, spec, seed=0, runtime=runtime)
+        before = fake.states()
+        fake.calls.clear()
+        agent.begin_trial(TrialPlan(2, 2, seed=5))
+        assert _names(fake.calls, 1) == ["get_rng_state", "manual_seed", "get_rng_state", "set_rng_state"]
+        seeded = agent._eval_cuda_rng_state
+        fake.calls.clear()
+        agent.act(obs, np.array([False, True]))  # a sampled row: the evaluation stream is used
+        assert _names(fake.calls, 1) == ["get_rng_state", "set_rng_state", "get_rng_state", "set_rng_state"]
+        assert all(torch.equal(a, b) for a, b in zip(fake.states(), before, strict=True))  # training's back
+        agent.begin_trial(TrialPlan(2, 2, seed=5))
+        assert torch.equal(agent._eval_cuda_rng_state, seeded)  # a plan's stream depends on its seed only
+        fake.calls.clear()
+        agent.act(obs, np.array([True, True]))  # no sampled row: no stream is touched
+        assert fake.calls == []
+
+        ctx = TrainingContext(suite, spec, seed=0, budget_env_steps=10**9)
+        training = agent.meta_train(ctx)
+        next(training)
+        fake.generators[1].manual_seed(77)  # where GPU 1's training stream stands at the resume point
+        at_yield = fake.generators[1].get_state()
+        fake.calls.clear()
+        state = round_trip({"agent": agent.state_dict(), "context": ctx.state_dict()})
+        training.close()
+        assert _names(fake.calls, 1) == ["get_rng_state"]
+        assert torch.equal(state["agent"]["rollout"]["cuda_rng"], at_yield)
+
+        resumed = RL2Agent(TINY, spec, seed=0, runtime=runtime)
+        resumed.load_state_dict(state["agent"])
+        ctx = TrainingContext(suite, spec, seed=0, budget_env_steps=10**9)
+        ctx.load_state_dict(state["context"])
+        fake.generators[1].manual_seed(3)
+        fake.calls.clear()
+        training = resumed.meta_train(ctx)
+        next(training)  # RecurrentPPO reseeds every generator, then the rollout state is restored
+        training.close()
+        assert ("set_rng_state", 1) in fake.calls
+        assert torch.equal(fake.generators[1].get_state(), at_yield)  # (fake GPUs draw nothing meanwhile)
+
+
+def test_on_the_cpu_no_gpu_random_stream_is_touched(monkeypatch):
+    """With a GPU present but a CPU runtime, evaluation and checkpoints leave every CUDA generator alone
+    (and the state holds no GPU stream)."""
+    from tests.fake_device import fake_cuda_runtime
+
+    fake = fake_cuda_runtime(monkeypatch, count=1)
+    suite, spec = reveal(horizon=5)
+    agent = RL2Agent(TINY, spec, seed=0)
+    ctx = TrainingContext(suite, spec, seed=0, budget_env_steps=10**9)
+    training = agent.meta_train(ctx)
+    next(training)
+    fake.calls.clear()
+    agent.begin_trial(TrialPlan(2, 2, seed=5))
+    agent.act(np.zeros((2, spec.aug_obs_dim), dtype=np.float32), np.array([False, False]))
+    state = agent.state_dict()
+    training.close()
+    assert fake.calls == [] and "cuda_rng" not in state["rollout"]

@@ -21,6 +21,13 @@ from benchmark.sweep import SweepReport, build_grid, execute_sweep
 JOBS = build_grid("smoke", ["random"], ["point-nav"], seeds=3)
 
 
+def report_gpu(job, runs_dir, settings, connection):
+    """A local worker's main (module level: the spawned child imports it) that runs nothing and reports the
+    GPU it was given."""
+    connection.send(JobResult(job, "completed", "", detail=os.environ.get("CUDA_VISIBLE_DEVICES", "none")))
+    connection.close()
+
+
 def results(*statuses: str) -> list[JobResult]:
     return [JobResult(job, status, job.run_id) for job, status in zip(JOBS, statuses, strict=False)]
 
@@ -169,3 +176,72 @@ def test_stop_escalation_asks_once_then_forces_once():
     stop.request(signal.SIGINT)  # a second signal: no more waiting
     assert escalation.step() == "force"
     assert escalation.step() is None
+
+
+# ---- GPUs of a local sweep (fake device counts; no GPU needed) ---------------------------------------------
+
+
+def fake_gpus(monkeypatch, count: int) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+
+
+@pytest.mark.parametrize(
+    ("device", "count", "visible", "gpus"),
+    [
+        ("cuda", 3, None, ["0", "1", "2"]),
+        ("auto", 2, None, ["0", "1"]),
+        ("auto", 2, "5,7", ["5", "7"]),  # the sweep's own CUDA_VISIBLE_DEVICES, by name
+        ("cuda", 1, None, []),  # one GPU: nothing to spread
+        ("auto", 0, None, []),  # the CPU
+        ("cpu", 4, None, []),
+        ("cuda:1", 4, None, []),  # pinned by the user
+    ],
+)
+def test_local_sweeps_spread_over_the_gpus_torch_sees(monkeypatch, device, count, visible, gpus):
+    from benchmark.executors.local import GpuSlots
+
+    fake_gpus(monkeypatch, count)
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert GpuSlots.for_device(device).gpus == gpus
+
+
+def test_gpu_slots_go_round_robin_and_to_the_least_busy_gpu():
+    from benchmark.executors.local import GpuSlots
+
+    slots = GpuSlots(["0", "1", "2"])
+    held: list[str | None] = []
+    for _ in range(4):
+        held.append(slots.take(held))
+    assert held == ["0", "1", "2", "0"]
+    held.remove("1")  # the run on GPU 1 ended: the next run goes there, not to a busy GPU
+    assert slots.take(held) == "1"
+    assert GpuSlots([]).take(["0"]) is None
+
+
+def test_each_local_worker_starts_with_its_gpu_in_cuda_visible_devices(monkeypatch, tmp_path):
+    """Four runs, two at a time, three GPUs: the workers get GPUs 0, 1, 2 in turn (the fourth the least busy
+    in turn), each through CUDA_VISIBLE_DEVICES, and the sweep's own environment is left as it was."""
+    import benchmark.executors.local as local
+
+    fake_gpus(monkeypatch, 3)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(local, "_worker_main", report_gpu)
+    grid = build_grid("smoke", ["random"], ["point-nav"], seeds=4)
+    reported: list[JobResult] = []
+    local.LocalExecutor(workers=2).run(
+        grid, tmp_path, RunSettings(device="cuda"), StopRequest(), reported.append
+    )
+    gpu_of = {result.job: result.detail for result in reported}
+    assert [gpu_of[job] for job in grid[:3]] == ["0", "1", "2"] and gpu_of[grid[3]] in ("0", "1")
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ
+    reported.clear()
+    local.LocalExecutor(workers=2).run(
+        grid[:1], tmp_path, RunSettings(device="cpu"), StopRequest(), reported.append
+    )
+    assert reported[0].detail == "none"  # a CPU sweep sets nothing

@@ -21,7 +21,7 @@ from benchmark.request import resolve_run
 from benchmark.results.store import METRICS_FILE, TRACES_FILE
 from benchmark.run import execute_run
 from benchmark.suites import make_suite
-from benchmark.workers import WorkerTrialBatch
+from benchmark.workers import WorkerTrialBatch, start_method
 
 
 def assert_same_step(a, b) -> None:
@@ -33,14 +33,20 @@ def assert_same_step(a, b) -> None:
         assert info_a.get("reset_info") == info_b.get("reset_info")
 
 
-@pytest.mark.parametrize("suite_name", ["point-nav", "halfcheetah-vel"])
+@pytest.mark.parametrize(
+    ("suite_name", "device"), [("point-nav", "cpu"), ("halfcheetah-vel", "cpu"), ("point-nav", "cuda")]
+)
 @pytest.mark.parametrize("autoreset", [True, False])
-def test_worker_batch_steps_like_the_in_process_batch(suite_name, autoreset):
+def test_worker_batch_steps_like_the_in_process_batch(suite_name, device, autoreset):
+    """Forked workers on the CPU; spawned ones for a run on a GPU (the context only reads the runtime's
+    device, so this runs without one)."""
     suite = make_suite(suite_name, seed=3)
     spec = EnvSpec.from_suite(suite)
-    contexts = [TrainingContext(suite, spec, 3, 10**6, env_workers=workers) for workers in (1, 3)]
+    runtime = Runtime(device=device)
+    contexts = [TrainingContext(suite, spec, 3, 10**6, runtime, env_workers=workers) for workers in (1, 3)]
     batches = [ctx.trial_batch(5, episodes_per_trial=2, autoreset=autoreset) for ctx in contexts]
     assert isinstance(batches[1], WorkerTrialBatch) and not isinstance(batches[0], WorkerTrialBatch)
+    assert batches[1].pool.method == ("spawn" if device == "cuda" else "fork")
     rng = np.random.default_rng(0)
     obs = [batch.reset()[0] for batch in batches]
     np.testing.assert_array_equal(obs[0], obs[1])
@@ -119,6 +125,12 @@ def test_a_worker_context_resumes_exactly(method):
     for w in (1, 2):
         assert train_after[w][0] == train_after[0][0]
         assert_same_state(flat[0], flat[w])
+
+
+def test_workers_are_spawned_not_forked_once_cuda_has_started(monkeypatch):
+    assert start_method() == "fork" and start_method(cuda=True) == "spawn"
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)  # e.g. an earlier run used the GPU
+    assert start_method() == "spawn"
 
 
 def assert_same_state(a, b) -> None:
