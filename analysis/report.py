@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import inference, stats, tables
 from analysis import references as references_module
-from analysis import stats, tables
 from analysis.figures import aggregates, paired, registry
 from analysis.figures._common import interval_name, mean_over_runs
 from analysis.style import format_steps, method_order, method_styles, suite_order, write_csv
@@ -298,6 +298,7 @@ def make(
         "seed. Mean paired difference [95 % Student-t interval over paired seeds]:",
         "",
         *_paired_claims(summary),
+        *inference.report_lines(df, seed=seed, reps=reps),
         "## Aggregates across suites",
         "",
         *_aggregate_tables(result),

@@ -202,30 +202,32 @@ class Run:
         self.manifest: dict[str, Any] = {}
         self._checkpointed_at = -1  # env_steps of the last checkpoint.pt
         self._last_resume_point = 0.0  # perf_counter of the last resume.pt
+        self._previous_wall = 0.0  # wall seconds of earlier sittings (a resumed run's)
+        self._sitting_start = 0.0  # perf_counter when this sitting began
 
     # ---- the loop ---------------------------------------------------------------------------------------
 
     def execute(self, resume_state: dict[str, Any] | None) -> RunOutcome:
-        start = time.perf_counter()
+        self._sitting_start = time.perf_counter()
         if resume_state is not None:
             problem = self._load_resume_point(resume_state)  # touches no file
             if problem is not None:
                 _set_aside(self.run_dir, problem)
                 resume_state = None
-        previous_wall = self._open_manifest(resume_state)
+        self._previous_wall = self._open_manifest(resume_state)
         try:
             if resume_state is None:
                 self._assemble()
             self._open_logs(resume_state)
             self._train()
-            self._finish(previous_wall, start)
+            self._finish()
         except BaseException as exc:
             interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
             self.manifest.update(
                 status="interrupted" if interrupted else "failed",
                 finished_at=_now(),
                 error=f"{type(exc).__name__}: {exc}",
-                wall_s=round(previous_wall + time.perf_counter() - start, 3),
+                wall_s=self._wall_so_far(),
             )
             # On a full disk even this write can fail: the manifest then keeps "running", which resumes
             # the same way (only "completed" is skipped); the original error is the one to report.
@@ -340,7 +342,7 @@ class Run:
         if evaluated or timed:
             self._save_resume_point()
 
-    def _finish(self, previous_wall: float, start: float) -> None:
+    def _finish(self) -> None:
         """The last evaluation, the manifest marked completed, the final checkpoint; no resume point left."""
         # An agent whose generator returned may have stepped since its last yield: evaluate that.
         self._evaluate_due()
@@ -351,7 +353,7 @@ class Run:
             status="completed",
             finished_at=_now(),
             env_steps=self.ctx.env_steps,
-            wall_s=round(previous_wall + time.perf_counter() - start, 3),
+            wall_s=self._wall_so_far(),
             train_s=round(train_s, 3),
             train_env_steps_per_s=round(self.ctx.env_steps / train_s, 1) if train_s > 0 else None,
         )
@@ -390,11 +392,17 @@ class Run:
                 "traces": self.traces_writer.digest.to_json() if self.traces_writer is not None else None,
             }
         )
-        self.manifest["env_steps"] = ctx.env_steps
+        # Wall time so far over all sittings: a sitting killed before it can write its manifest (SIGKILL,
+        # power loss) still counts up to its last evaluation when the run resumes.
+        self.manifest.update(env_steps=ctx.env_steps, wall_s=self._wall_so_far())
         self._save_checkpoint()
         write_manifest(self.run_dir, self.manifest)
         self.bar.set_postfix_str("")
         return True
+
+    def _wall_so_far(self) -> float:
+        """Wall seconds of every sitting of this run, the current one up to now."""
+        return round(self._previous_wall + time.perf_counter() - self._sitting_start, 3)
 
     def _log_progress(self, steps: int, seconds: float) -> None:
         rate = {"env_steps_per_s": round(steps / seconds, 1)} if seconds > 0 else {}

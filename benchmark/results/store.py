@@ -436,13 +436,23 @@ RUN_COLUMNS = (
     "torch",
     "env_steps",
     "wall_s",
+    "train_s",
+    "sittings",
     "train_env_steps_per_s",
 )
 """the columns of the run provenance table (:func:`run_provenance`)"""
 
 
 def run_provenance(manifest: dict[str, Any]) -> dict[str, Any]:
-    """One row describing where and how a run was made (for flagging tables that mix them)."""
+    """One row describing where and how a run was made (for flagging tables that mix them).
+
+    Times are totals over the run's sittings (a run interrupted and resumed has several): ``wall_s`` is the
+    wall time of every sitting (each resumed sitting adds to what the manifest carried; a sitting killed
+    without writing its manifest counts up to its last evaluation), ``train_s`` the meta-training time of
+    the training the final agent comes from (restored from the resume point, so training after the last
+    resume point of an interrupted sitting, which was discarded and done again, counts once), and
+    ``sittings`` is 1 plus the number of resumptions.
+    """
     spec = manifest.get("spec", {})
     git = manifest.get("git") or {}
     runtime = manifest.get("runtime") or {}
@@ -460,6 +470,8 @@ def run_provenance(manifest: dict[str, Any]) -> dict[str, Any]:
         "torch": (manifest.get("packages") or {}).get("torch"),
         "env_steps": manifest.get("env_steps"),
         "wall_s": manifest.get("wall_s"),
+        "train_s": manifest.get("train_s"),
+        "sittings": 1 + len(manifest.get("resumed") or []),
         "train_env_steps_per_s": manifest.get("train_env_steps_per_s"),
     }
 
@@ -477,7 +489,10 @@ def mixed_provenance(runs: pd.DataFrame) -> list[str]:
 
 
 def _typed_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    return runs.astype({"dirty": "boolean", "seed": "Int64", "threads": "Int64"})
+    typed = runs.astype({"dirty": "boolean", "seed": "Int64", "threads": "Int64"})
+    if "sittings" in typed:  # tables merged before it existed lack it
+        typed["sittings"] = typed["sittings"].astype("Int64")
+    return typed
 
 
 def _check_writable(out: Path) -> None:

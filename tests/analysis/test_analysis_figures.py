@@ -20,6 +20,7 @@ PLOTS = {
     "ood": ["ood"],
     "per_class": ["per_class_success"],
     "paired": ["paired_differences"],
+    "inference": ["auc"],
     "aggregates": ["aggregates", "probability_of_improvement", "performance_profiles"],
 }
 

@@ -13,6 +13,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -263,6 +264,72 @@ def test_bytes_after_the_resume_point_are_dropped_and_the_run_resumes(
     assert status == 0 and lines == [] and not (tmp_path / ".incomplete").exists()
     assert log_bytes(run_dir) == reference
     assert json.loads((run_dir / "manifest.json").read_text())["resumed"]
+
+
+def test_a_resumed_run_records_its_total_wall_and_training_time(tmp_path, monkeypatch, capsys):
+    """wall_s and train_s of a resumed run are totals over its sittings, in the manifest and runs.parquet:
+    the first sitting's times are set to 1000 s of wall and 500 s of training, so what the second sitting
+    adds (well under a minute) is told apart from what it carried."""
+    run_dir = interrupted_run(tmp_path, monkeypatch)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["wall_s"] > 0  # the interrupted sitting recorded its own wall time
+    state = safe_load(run_dir / "resume.pt")
+    assert 0 < state["train_seconds"] < manifest["wall_s"]
+    manifest["wall_s"] = 1000.0
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    state["train_seconds"] = 500.0
+    torch.save(state, run_dir / "resume.pt")
+    start = time.perf_counter()
+    status, lines = run_cli([*RUN, "--runs-dir", str(tmp_path)], capsys)
+    second = time.perf_counter() - start
+    assert status == 0 and lines == []
+    done = json.loads((run_dir / "manifest.json").read_text())
+    assert done["status"] == "completed" and len(done["resumed"]) == 1
+    assert 1000.0 < done["wall_s"] <= 1000.0 + second
+    assert 500.0 < done["train_s"] <= 500.0 + second
+    out = tmp_path / "results.parquet"
+    assert main(["results", "--runs-dir", str(tmp_path), "--out", str(out)]) == 0
+    (row,) = pd.read_parquet(runs_path_for(out)).to_dict("records")
+    assert row["wall_s"] == done["wall_s"] and row["train_s"] == done["train_s"] and row["sittings"] == 2
+    assert row["train_env_steps_per_s"] == pytest.approx(done["env_steps"] / done["train_s"], rel=1e-3)
+
+
+def test_a_sitting_that_cannot_record_its_end_still_counts_up_to_its_last_evaluation(
+    tmp_path, monkeypatch, capsys
+):
+    """As after SIGKILL or a full disk: the interrupted sitting cannot write its manifest, which keeps the
+    wall time of its last evaluation; the resumed run's total starts from there."""
+    import benchmark.run as run_module
+
+    real_write = run_module.write_manifest
+
+    def no_final_write(run_dir, manifest):
+        if manifest.get("status") == "interrupted":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(run_dir, manifest)
+
+    monkeypatch.setattr(run_module, "write_manifest", no_final_write)
+    original = Run._log_progress
+    calls = {"n": 0}
+
+    def stop_later(self, steps, seconds):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        original(self, steps, seconds)
+
+    monkeypatch.setattr(Run, "_log_progress", stop_later)
+    assert main([*RUN, "--runs-dir", str(tmp_path)]) == 130
+    monkeypatch.setattr(Run, "_log_progress", original)
+    monkeypatch.setattr(run_module, "write_manifest", real_write)
+    left = json.loads((tmp_path / RUN_ID / "manifest.json").read_text())
+    assert left["status"] == "running" and left["evaluations"]
+    carried = left["wall_s"]
+    assert carried > 0
+    status, _ = run_cli([*RUN, "--runs-dir", str(tmp_path)], capsys)
+    assert status == 0
+    done = json.loads((tmp_path / RUN_ID / "manifest.json").read_text())
+    assert done["status"] == "completed" and done["wall_s"] > carried
 
 
 @pytest.mark.parametrize(
