@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis import markdown, stats, tables
 from analysis import references as references_module
-from analysis import stats, tables
 from analysis.figures._common import RANDOM, interval_name
 from analysis.style import format_steps, method_order, method_styles, suite_order
 from benchmark.suites.base import META_TEST, OOD
@@ -661,28 +661,6 @@ SORT_KEYS = {
 # The report's sections
 
 
-def _fmt(value: float, digits: int) -> str:
-    return f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.000"
-
-
-def _signed(value: float, digits: int) -> str:
-    text = _fmt(value, digits)
-    return text if text.startswith("-") or float(text) == 0 else "+" + text
-
-
-def _interval(mean: float, low: float, high: float, digits: int) -> str:
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return f"{_signed(mean, digits)} (no interval)"
-    return f"{_signed(mean, digits)} [{_signed(low, digits)}, {_signed(high, digits)}]"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    def cells(row: list[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-
-    return [cells(header), "|" + "|".join(["---"] * len(header)) + "|"] + [cells(row) for row in rows]
-
-
 def _gains_lines(gains: pd.DataFrame, untrained: pd.DataFrame, labels: dict[str, str]) -> list[str]:
     if gains.empty:
         return ["No run has an evaluation at env step 0: no gain since the start can be computed.", ""]
@@ -703,16 +681,15 @@ def _gains_lines(gains: pd.DataFrame, untrained: pd.DataFrame, labels: dict[str,
                     continue
                 row = mine.loc[method]
                 note = "; unchanged" if row["gain_verdict"] == "unchanged" else ""
-                cells.append(
-                    f"{_interval(row['gain'], row['ci_low'], row['ci_high'], 1)} (n={row['n_pairs']}{note})"
-                )
+                gain = markdown.interval(row["gain"], row["ci_low"], row["ci_high"], 1, sign=True)
+                cells.append(f"{gain} (n={row['n_pairs']}{note})")
             rows.append(cells)
     lines = [
         "Per run, the score at the common final point minus the same run's untrained agent (env step 0; same "
         "seed, so the same tasks and reset states): mean [95 % Student-t interval over seeds] (n = runs). "
         "This, not the distance from random, is what a method learned.",
         "",
-        *_table(["suite split (score), env steps", *[labels[m] for m in methods]], rows),
+        *markdown.table(["suite split (score), env steps", *[labels[m] for m in methods]], rows),
         "",
     ]
     above = gains[gains["untrained_vs_random"] == "beats random"]
@@ -721,8 +698,12 @@ def _gains_lines(gains: pd.DataFrame, untrained: pd.DataFrame, labels: dict[str,
         for (suite, split), group in above.groupby(["suite", "split"], sort=False):
             who = ", ".join(
                 f"{labels[r.method]} "
-                + _interval(
-                    r.start_minus_random, r.start_minus_random_ci_low, r.start_minus_random_ci_high, 1
+                + markdown.interval(
+                    r.start_minus_random,
+                    r.start_minus_random_ci_low,
+                    r.start_minus_random_ci_high,
+                    1,
+                    sign=True,
                 )
                 + f" (n={r.n_random_pairs})"
                 for r in group.itertuples(index=False)
@@ -742,7 +723,7 @@ def _gains_lines(gains: pd.DataFrame, untrained: pd.DataFrame, labels: dict[str,
     if not differ.empty:
         parts = [
             f"- {r.suite} {r.split.replace('_', '-')}: {labels[r.method]} − {labels[r.versus]} "
-            f"{_interval(r.mean_difference, r.ci_low, r.ci_high, 1)} (n={r.n_pairs})"
+            f"{markdown.interval(r.mean_difference, r.ci_low, r.ci_high, 1, sign=True)} (n={r.n_pairs})"
             for r in differ.itertuples(index=False)
         ]
         lines += [
@@ -764,7 +745,7 @@ def _gains_lines(gains: pd.DataFrame, untrained: pd.DataFrame, labels: dict[str,
         parts = [
             f"- {suite} {split.replace('_', '-')}: "
             + ", ".join(
-                f"{labels[r.method]} ({_fmt(r.start_mean, 1)})" for r in group.itertuples(index=False)
+                f"{labels[r.method]} ({markdown.fmt(r.start_mean, 1)})" for r in group.itertuples(index=False)
             )
             for (suite, split), group in unchanged.groupby(["suite", "split"], sort=False)
         ]
@@ -811,7 +792,8 @@ def _auc_lines(auc: pd.DataFrame, labels: dict[str, str]) -> list[str]:
                 cells.append("—")
                 continue
             row = mine.loc[method]
-            cells.append(f"{_interval(row['mean'], row['ci_low'], row['ci_high'], digits)} (n={row['n']})")
+            value = markdown.interval(row["mean"], row["ci_low"], row["ci_high"], digits, sign=True)
+            cells.append(f"{value} (n={row['n']})")
         rows.append(cells)
     lines = [
         "### Area under the meta-test curve",
@@ -821,7 +803,7 @@ def _auc_lines(auc: pd.DataFrame, labels: dict[str, str]) -> list[str]:
         "span: the mean score over training, normalised with the fixed references (0 = random, 1 = upper "
         "reference) where the suite has them. Mean [95 % Student-t interval over runs] (n = runs):",
         "",
-        *_table(["suite: unit, common grid", *[labels[m] for m in methods]], rows),
+        *markdown.table(["suite: unit, common grid", *[labels[m] for m in methods]], rows),
         "",
     ]
     versus = auc[auc["versus"] != ""]
@@ -840,9 +822,10 @@ def _auc_lines(auc: pd.DataFrame, labels: dict[str, str]) -> list[str]:
                     verdict = "not resolved: the interval includes 0"
                 else:
                     verdict = "no interval from one pair: nothing is claimed"
+                value = markdown.interval(r.mean, r.ci_low, r.ci_high, digits, sign=True)
                 lines.append(
                     f"- {suite}, {labels[r.method]} − {labels[r.versus]}: "
-                    f"{_interval(r.mean, r.ci_low, r.ci_high, digits)}, n = {r.n} paired seeds; {verdict}."
+                    f"{value}, n = {r.n} paired seeds; {verdict}."
                 )
         lines.append("")
     return lines
@@ -874,7 +857,7 @@ def _steps_lines(steps: pd.DataFrame, labels: dict[str, str]) -> list[str]:
         "(a number only when more than half did); a Student-t interval is cut at 0 below. Per seed in "
         "brackets where any run reached it:",
         "",
-        *_table(["suite: threshold, common grid", *[labels[m] for m in methods]], rows),
+        *markdown.table(["suite: threshold, common grid", *[labels[m] for m in methods]], rows),
         "",
     ]
 
@@ -913,7 +896,7 @@ def _rank_lines(ranked: pd.DataFrame, labels: dict[str, str]) -> list[str]:
         "Student-t intervals: whether one method beats another is decided by the paired intervals above, "
         "not by non-overlapping rank intervals.",
         "",
-        *_table(["suite, quantity", *[labels[m] for m in methods]], rows),
+        *markdown.table(["suite, quantity", *[labels[m] for m in methods]], rows),
         "",
     ]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import inference, stats, tables
+from analysis import inference, markdown, stats, tables
 from analysis import references as references_module
 from analysis.figures import aggregates, paired, registry
 from analysis.figures._common import interval_name, mean_over_runs
@@ -47,23 +47,6 @@ def final_numbers(df: tables.Table) -> pd.DataFrame:
     return bands[[*columns, "n_trials", "successes", "cp_low", "cp_high"]]
 
 
-def _fmt(value: float, digits: int) -> str:
-    return f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.000"
-
-
-def _interval(mean: float, low: float, high: float, digits: int) -> str:
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return f"{_fmt(mean, digits)} (no interval)"
-    return f"{_fmt(mean, digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
-
-
-def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    def cells(row: list[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-
-    return [cells(header), "|" + "|".join(["---"] * len(header)) + "|"] + [cells(row) for row in rows]
-
-
 def _final_table(numbers: pd.DataFrame) -> list[str]:
     methods = method_order(numbers["method"].unique())
     styles = method_styles(methods)
@@ -80,14 +63,16 @@ def _final_table(numbers: pd.DataFrame) -> list[str]:
             if tables.is_success(suite) and np.isfinite(row["n_trials"]):
                 # A success rate's Student-t interval over a few seeds can leave [0, 100]; the exact
                 # Clopper-Pearson interval over the pooled trials is the one shown.
-                exact = f"[{_fmt(row['cp_low'], 1)}, {_fmt(row['cp_high'], 1)}]"
+                exact = f"[{markdown.fmt(row['cp_low'], 1)}, {markdown.fmt(row['cp_high'], 1)}]"
                 trials = f"{int(row['successes'])}/{int(row['n_trials'])} trials"
-                cell = f"{_fmt(row['mean'], 1)} (n={row['n_runs']}; {trials}, exact {exact})"
+                cell = f"{markdown.fmt(row['mean'], 1)} (n={row['n_runs']}; {trials}, exact {exact})"
             else:
-                cell = f"{_interval(row['mean'], row['ci_low'], row['ci_high'], 1)} (n={row['n_runs']})"
+                cell = (
+                    f"{markdown.interval(row['mean'], row['ci_low'], row['ci_high'], 1)} (n={row['n_runs']})"
+                )
             cells.append(cell)
         rows.append(cells)
-    return _markdown_table(["suite: score at env steps", *[styles[m].label for m in methods]], rows)
+    return markdown.table(["suite: score at env steps", *[styles[m].label for m in methods]], rows)
 
 
 def _paper_scale() -> str:
@@ -115,7 +100,7 @@ def _scale_table(df: tables.ScoreTable) -> list[str]:
             share = "suite not in the paper profile"
         rows.append([suite, format_steps(budget), share, per_method, str(PAPER_FIGURE_SEEDS)])
     header = ["suite", "env steps here", "share of the paper budget", "runs here", "paper seeds"]
-    return _markdown_table(header, rows)
+    return markdown.table(header, rows)
 
 
 def _paired_claims(summary: pd.DataFrame) -> list[str]:
@@ -125,7 +110,7 @@ def _paired_claims(summary: pd.DataFrame) -> list[str]:
     lines = []
     for row in summary.sort_values(["suite", "split", "versus", "method"]).itertuples(index=False):
         who = f"{styles[row.method].label} − {styles[row.versus].label}"
-        value = _interval(row.mean_difference, row.ci_low, row.ci_high, 2)
+        value = markdown.interval(row.mean_difference, row.ci_low, row.ci_high, 2)
         n = f"n = {row.n_pairs} paired seed{'s' if row.n_pairs != 1 else ''}"
         if not np.isfinite(row.ci_low):
             verdict = "no interval from one pair: nothing is claimed"
@@ -154,23 +139,23 @@ def _aggregate_tables(result: aggregates.Aggregates) -> list[str]:
         rows.append(
             [f"{styles[method].label} ({int(mine['n_runs'].iloc[0])})"]
             + [
-                _interval(mine.loc[m, "estimate"], mine.loc[m, "ci_low"], mine.loc[m, "ci_high"], 3)
+                markdown.interval(mine.loc[m, "estimate"], mine.loc[m, "ci_low"], mine.loc[m, "ci_high"], 3)
                 for m in stats.AGGREGATES
             ]
         )
-    lines += _markdown_table(header, rows) + [""]
+    lines += markdown.table(header, rows) + [""]
     poi = result.tables["probability_of_improvement"]
     if not poi.empty:
         rows = [
             [
                 f"{styles[r.method_x].label} > {styles[r.method_y].label}",
-                _interval(r.probability, r.ci_low, r.ci_high, 3),
+                markdown.interval(r.probability, r.ci_low, r.ci_high, 3),
                 f"{r.wins:g} of {r.n_pairs}",
             ]
             for r in poi.itertuples(index=False)
         ]
         header = ["paired comparison", "probability of improvement [exact 95 %]", "wins of pairs"]
-        lines += _markdown_table(header, rows) + [""]
+        lines += markdown.table(header, rows) + [""]
     return lines
 
 
@@ -184,7 +169,7 @@ def _references_table(status: pd.DataFrame) -> list[str]:
             ref.upper_provenance if ref else "no references for this suite"
         )
         rows.append([row.suite, low, high, row.reason])
-    return _markdown_table(["suite", "0 = random policy", "1 = upper reference", "aggregated"], rows)
+    return markdown.table(["suite", "0 = random policy", "1 = upper reference", "aggregated"], rows)
 
 
 def _incomplete(df: tables.ScoreTable) -> list[str]:
@@ -209,7 +194,7 @@ def _incomplete(df: tables.ScoreTable) -> list[str]:
         for r in short.itertuples(index=False)
     ]
     header = ["suite", "method", "seed", "run", "last env steps", "suite's last", "compared at"]
-    return lines + _markdown_table(header, rows)
+    return lines + markdown.table(header, rows)
 
 
 def make(
@@ -249,7 +234,7 @@ def make(
         "Methods, and whether each can carry information from one episode of a trial to the next (only then "
         "is a later episode's score an after-adaptation score):",
         "",
-        *_markdown_table(["method", "id", "memory across episodes"], across),
+        *markdown.table(["method", "id", "memory across episodes"], across),
         "",
         "## How the numbers are computed",
         "",
