@@ -21,11 +21,15 @@ class MethodEntry:
     A variant of another method is an entry with the same ``agent`` and ``overrides`` (``key=value``, as
     ``run --set``): it is a method of its own in sweeps, results and figures, and its overrides are part of
     every run's resolved config (so of its run id).
+
+    ``cost`` names the torch-free module beside the agent that counts what a configuration does (the
+    :class:`benchmark.cost.MethodCost` protocol); the cost model imports it by name, never the agent.
     """
 
     agent: str  # "module:Class"
     description: str
     overrides: tuple[str, ...] = ()
+    cost: str = ""  # "module"
 
     def load(self) -> AgentFactory:
         """The agent class; a module that fails to import or lacks the class is a one-line error."""
@@ -44,20 +48,35 @@ class MethodEntry:
 
 METHODS: dict[str, MethodEntry] = {
     "random": MethodEntry(
-        "baselines.random.agent:RandomAgent", "uniform random actions; the floor of every figure"
+        "baselines.random.agent:RandomAgent",
+        "uniform random actions; the floor of every figure",
+        cost="baselines.random.cost",
     ),
-    "rl2": MethodEntry("baselines.rl2.agent:RL2Agent", "RL²: LSTM memory across a trial, RecurrentPPO"),
-    "trmrl": MethodEntry("agents.trmrl.agent:TrMRLAgent", "TrMRL: 5-token memory transformer, PPO (paper)"),
+    "rl2": MethodEntry(
+        "baselines.rl2.agent:RL2Agent",
+        "RL²: LSTM memory across a trial, RecurrentPPO",
+        cost="baselines.rl2.cost",
+    ),
+    "trmrl": MethodEntry(
+        "agents.trmrl.agent:TrMRLAgent",
+        "TrMRL: 5-token memory transformer, PPO (paper)",
+        cost="agents.trmrl.cost",
+    ),
     "trmrl-trial": MethodEntry(
         "agents.trmrl.agent:TrMRLAgent",
         "TrMRL ablation: the window is kept across a trial's episodes (memory_scope=trial; not in the paper)",
         overrides=("memory_scope=trial",),
+        cost="agents.trmrl.cost",
     ),
     "pearl": MethodEntry(
-        "baselines.pearl.agent:PEARLAgent", "PEARL: probabilistic context encoder + SAC (oyster)"
+        "baselines.pearl.agent:PEARLAgent",
+        "PEARL: probabilistic context encoder + SAC (oyster)",
+        cost="baselines.pearl.cost",
     ),
     "maml": MethodEntry(
-        "baselines.maml.agent:MAMLAgent", "MAML-TRPO: policy-gradient inner step, TRPO meta-update (ProMP)"
+        "baselines.maml.agent:MAMLAgent",
+        "MAML-TRPO: policy-gradient inner step, TRPO meta-update (ProMP)",
+        cost="baselines.maml.cost",
     ),
 }
 
