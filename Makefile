@@ -43,12 +43,14 @@ deviations:
 # The main job: the profile's whole grid, merged into one table, drawn as figures.
 reproduce-paper: eta sweep results figures
 
-# The grid's estimated cost and time on this machine (from results/bench/bench.json), before it starts.
+# The grid's estimated cost and time on this machine, before it starts: each run priced from its own
+# configuration with the rates `make bench` measured (results/bench/bench.json; benchmark/cost.py).
 eta:
 	@$(BIN)/python -m benchmark sweep --profile $(PROFILE) --dry-run $(if $(WORKERS),--workers $(WORKERS),) | tail -2
 
+# A grid estimated above 1,000 CPU-hours (PROFILE=paper) starts only with YES=1 (sweep --yes).
 sweep:
-	$(BIN)/python -m benchmark sweep --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS),)
+	$(BIN)/python -m benchmark sweep --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS),) $(if $(YES),--yes,)
 
 results:
 	$(BIN)/python -m benchmark results --profile $(PROFILE) --out $(RESULTS)

@@ -139,7 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="ray: retries of a run whose worker or node died; it resumes from its checkpoint (default 3)",
     )
     sweep.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=runs_dir_help)
-    sweep.add_argument("--dry-run", action="store_true", help="print the grid and exit")
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="print the grid and its estimated cost (make eta) and exit"
+    )
+    sweep.add_argument(
+        "--yes",
+        action="store_true",
+        help="start a grid estimated above 1,000 CPU-hours (the paper profile); without it such a sweep "
+        "is refused",
+    )
     _add_runtime_and_eval_options(sweep)
 
     config = verbs.add_parser(
@@ -255,9 +263,12 @@ def _list(what: str) -> None:
         for name, method in METHODS.items():
             print(f"  {name:16s} {method.description}")
     if what in ("profiles", "all"):
+        from benchmark.cost import describe_profile_cost
+
         print("profiles:")
         for name, profile in PROFILES.items():
-            print(f"  {name:16s} {profile.description}")
+            cost = describe_profile_cost(name)
+            print(f"  {name:16s} {profile.description}" + (f"; {cost} (cost model)" if cost else ""))
 
 
 def _request_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -303,7 +314,24 @@ def _run(args: argparse.Namespace) -> None:
         )
 
 
+def _estimate(specs: list[Any]) -> Any:
+    """The cost model's :class:`~benchmark.cost.Estimate` of ``specs``; None (and a warning) without bench
+    figures."""
+    from benchmark.cost import DEFAULT_JSON, estimate
+
+    try:
+        return estimate(specs)
+    except (OSError, ValueError) as exc:
+        print(
+            f"benchmark: warning: no cost estimate ({exc}; `make bench` measures the rates in "
+            f"{DEFAULT_JSON.name})",
+            file=sys.stderr,
+        )
+        return None
+
+
 def _sweep(args: argparse.Namespace) -> int:
+    from benchmark.cost import CONFIRM_CPU_HOURS, describe_cost, format_hours
     from benchmark.executors import ExecutorOptions, check_executor_name
     from benchmark.jobs import RunSettings
     from benchmark.sweep import build_grid, execute_sweep
@@ -312,19 +340,23 @@ def _sweep(args: argparse.Namespace) -> int:
         args.profile, args.methods, args.suites, args.seeds, args.first_seed, **_request_options(args)
     )
     check_executor_name(args.executor)
+    specs = [job.resolve()[0] for job in jobs]
+    workers = args.workers or os.cpu_count() or 1
     if args.dry_run:
-        from benchmark.cost import DEFAULT_JSON, estimate_cost
-
-        specs = [job.resolve()[0] for job in jobs]
         for job, spec in zip(jobs, specs, strict=True):
             budget = spec.budget_env_steps
             print(f"{job.method} {job.suite} seed={job.seed} profile={job.profile} budget={budget:,}")
-        if DEFAULT_JSON.exists():
-            total, table = estimate_cost(specs)
-            workers = args.workers or os.cpu_count() or 1
-            print(table)
-            print(f"estimated time on this machine with {workers} parallel runs: {total / workers:,.1f} h")
+        priced = _estimate(specs)
+        if priced is not None:
+            print(priced.table())
+            print(f"estimated on this machine: {describe_cost(priced, workers)}")
         return 0
+    priced = _estimate(specs)
+    if priced is not None and priced.cpu_hours > CONFIRM_CPU_HOURS and not args.yes:
+        raise BenchmarkError(
+            f"this sweep is estimated at {format_hours(priced.cpu_hours)} CPU-hours (more than "
+            f"{CONFIRM_CPU_HOURS:,.0f}); pass --yes to start it (--dry-run prints the estimate)"
+        )
     options = ExecutorOptions(workers=args.workers, address=args.address, max_retries=args.max_retries)
     # execute_sweep refuses a bad device or executor option before any run starts, and catches SIGINT and
     # SIGTERM itself: a stopped sweep ends here with its summary, not with a traceback.

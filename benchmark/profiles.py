@@ -102,15 +102,15 @@ SMOKE = Profile(
     },
 )
 
-# Sized on the meta-training throughput measured on one core (results/bench/bench.json and the method
-# READMEs: TrMRL's paper config is learn-bound near 150-190 env steps/s on halfcheetah-vel and ~170 on
-# Meta-World; RL² and MAML 4k-6k; PEARL's quick config a few hundred): every method on the paper's suites and
-# point-nav, 3 seeds, in about two hours on 2 cores (`sweep --profile quick --dry-run` prints the estimate).
-# The budgets are far below the paper's: the curves show early learning only.
+# Sized so that every method on the paper's suites and point-nav, 3 seeds, fits an afternoon on 2 cores: what
+# it costs on this machine is the cost model's (`benchmark list`, `make eta PROFILE=quick`, from each run's
+# configuration and the rates `make bench` measured); the profiles carry no hand-written time, so the
+# CLI, the README and `make eta` print the one estimate. The budgets are far below the paper's: the curves
+# show early learning only.
 _MEASURED_SPLITS = ("meta_test", "ood")
 QUICK = Profile(
     name="quick",
-    description="every method on the paper's suites and point-nav, 3 seeds, about 2 h on 2 CPU cores",
+    description="every method on the paper's suites and point-nav, 3 seeds: every figure on 2 CPU cores",
     methods=methods_of_profile("quick"),
     # longest runs first: the pool finishes sooner
     suites=("ml45", "ml1-push", "ml1-reach", "ant-dir", "halfcheetah-vel", "halfcheetah-dir", "point-nav"),
@@ -147,11 +147,11 @@ PAPER = Profile(
 # Longer runs than quick: halfcheetah-vel to 1M env steps for every method of the paper (MAML's quick
 # meta-batch, 16k env steps per meta-iteration, gives ~60 meta-iterations), 3 seeds, evaluated at 11 points.
 # The methods keep their quick configurations (PEARL's paper configuration alone would take days of CPU);
-# TrMRL's quick configuration on locomotion is its paper configuration. ~9 CPU-hours (measured: TrMRL
-# and PEARL ~1.5 h per run, the others minutes).
+# TrMRL's quick configuration on locomotion is its paper configuration (measured at an earlier commit: TrMRL
+# and PEARL ~1.5 h per run, the others minutes; `benchmark list` gives the cost model's estimate).
 LONG = Profile(
     name="long",
-    description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds, ~9 CPU-hours",
+    description="every method on halfcheetah-vel to 1M env steps (quick configs), 3 seeds",
     methods=methods_of_profile("long"),
     suites=("halfcheetah-vel",),
     seeds=3,

@@ -8,6 +8,7 @@ never import torch. Adding a baseline = copy ``baselines/_template/``, implement
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 
 from benchmark.agent import AgentFactory
@@ -21,6 +22,9 @@ class MethodEntry:
     A variant of another method is an entry with the same ``agent`` and ``overrides`` (``key=value``, as
     ``run --set``): it is a method of its own in sweeps, results and figures, and its overrides are part of
     every run's resolved config (so of its run id).
+
+    The cost model reads the torch-free module beside the agent that counts what a configuration does
+    (:meth:`cost_module`, the :class:`benchmark.cost.MethodCost` protocol) by name, never the agent.
     """
 
     agent: str  # "module:Class"
@@ -30,6 +34,20 @@ class MethodEntry:
     """the profiles whose default grids include the method (:mod:`benchmark.profiles`); a new method joins
     the smoke and quick grids, and the long and paper grids (days of compute) only when its entry says so.
     Any method runs under any profile when named (``sweep --methods``, ``run --method``)."""
+    cost: str = ""
+    """the torch-free module that counts what a configuration does, for the cost model
+    (:mod:`benchmark.cost`); empty: ``cost.py`` beside the agent's module, where there is one"""
+
+    def cost_module(self) -> str | None:
+        """The cost module's name (:attr:`cost`, else ``cost`` beside the agent's module), or None."""
+        if self.cost:
+            return self.cost
+        package = self.agent.split(":")[0].rpartition(".")[0]
+        candidate = f"{package}.cost"
+        try:
+            return candidate if importlib.util.find_spec(candidate) is not None else None
+        except ModuleNotFoundError:
+            return None
 
     def load(self) -> AgentFactory:
         """The agent class; a module that fails to import or lacks the class is a one-line error."""

@@ -49,6 +49,10 @@ class SuiteEntry:
         train_range: the range of ``Task.param`` that ``meta_train`` covers (the OOD figure shades it).
         meta_train_tasks: the size of the meta_train split (a builder that draws another number fails), so a
             method that keeps a fixed set of training tasks (PEARL) is checked before anything runs.
+        splits: the splits the suite has (a builder that draws others fails): Meta-World and the two-task
+            suites have no ``ood``.
+        obs_dim, act_dim: the environment's observation and action widths (a test builds every suite and
+            compares), which the cost model (:mod:`benchmark.cost`) sizes the networks with.
     """
 
     builder: str  # "module:function"
@@ -61,6 +65,9 @@ class SuiteEntry:
     param_name: str | None = None
     train_range: tuple[float, float] | None = None
     meta_train_tasks: int = 1000
+    splits: tuple[str, ...] = SPLITS
+    obs_dim: int = 17
+    act_dim: int = 6
 
     @property
     def has_success(self) -> bool:
@@ -91,6 +98,8 @@ SUITES: dict[str, SuiteEntry] = {
         horizon=20,
         param_name="goal distance from start",
         train_range=(0.0, 1.0),
+        obs_dim=2,
+        act_dim=2,
     ),
     "halfcheetah-vel": SuiteEntry(
         "benchmark.suites.locomotion:build_halfcheetah_vel",
@@ -104,6 +113,7 @@ SUITES: dict[str, SuiteEntry] = {
         param_name="running direction (+1 forward, -1 backward)",
         train_range=(-1.0, 1.0),
         meta_train_tasks=2,
+        splits=(META_TRAIN, META_TEST),
     ),
     "ant-dir": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_dir",
@@ -111,18 +121,25 @@ SUITES: dict[str, SuiteEntry] = {
         param_name="running direction angle (rad)",
         train_range=(0.0, math.pi),
         meta_train_tasks=2,
+        splits=(META_TRAIN, META_TEST),
+        obs_dim=27,
+        act_dim=8,
     ),
     "ant-dir-2d": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_dir_2d",
         "Ant-v5 run in direction theta ~ U[0, 2pi) minus a held-out 60-degree sector; ood = that sector",
         param_name="running direction angle (rad)",
         train_range=(0.0, 5.0 * math.pi / 3.0),
+        obs_dim=27,
+        act_dim=8,
     ),
     "ant-goal": SuiteEntry(
         "benchmark.suites.locomotion:build_ant_goal",
         "Ant-v5 reach a goal within radius 3 (oyster's AntGoal); ood goals at radius 3-4",
         param_name="goal distance from start (m)",
         train_range=(0.0, 3.0),
+        obs_dim=29,
+        act_dim=8,
     ),
     "ml1-reach": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml1_reach",
@@ -133,6 +150,9 @@ SUITES: dict[str, SuiteEntry] = {
         episodes_per_trial=10,
         train_classes=1,
         meta_train_tasks=50,
+        splits=(META_TRAIN, META_TEST),
+        obs_dim=39,
+        act_dim=4,
     ),
     "ml1-push": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml1_push",
@@ -143,6 +163,9 @@ SUITES: dict[str, SuiteEntry] = {
         episodes_per_trial=10,
         train_classes=1,
         meta_train_tasks=50,
+        splits=(META_TRAIN, META_TEST),
+        obs_dim=39,
+        act_dim=4,
     ),
     "ml1-pick-place": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml1_pick_place",
@@ -153,6 +176,9 @@ SUITES: dict[str, SuiteEntry] = {
         episodes_per_trial=10,
         train_classes=1,
         meta_train_tasks=50,
+        splits=(META_TRAIN, META_TEST),
+        obs_dim=39,
+        act_dim=4,
     ),
     "ml10": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml10",
@@ -163,6 +189,9 @@ SUITES: dict[str, SuiteEntry] = {
         episodes_per_trial=10,
         train_classes=10,
         meta_train_tasks=500,
+        splits=(META_TRAIN, META_TEST),
+        obs_dim=39,
+        act_dim=4,
     ),
     "ml45": SuiteEntry(
         "benchmark.suites.metaworld_suites:build_ml45",
@@ -173,6 +202,9 @@ SUITES: dict[str, SuiteEntry] = {
         episodes_per_trial=10,
         train_classes=45,
         meta_train_tasks=2250,
+        splits=(META_TRAIN, META_TEST),
+        obs_dim=39,
+        act_dim=4,
     ),
 }
 
@@ -187,6 +219,10 @@ def catalog_suite(
         raise RuntimeError(
             f"the builder of {name} drew {len(splits['meta_train'])} meta_train tasks; its catalog entry "
             f"says {entry.meta_train_tasks}"
+        )
+    if tuple(splits) != entry.splits:
+        raise RuntimeError(
+            f"the builder of {name} drew the splits {tuple(splits)}; its catalog entry says {entry.splits}"
         )
     return Suite(
         name=name,

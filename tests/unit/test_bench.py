@@ -21,7 +21,13 @@ def test_quick_bench_writes_every_section(tmp_path, capsys):
     assert bench.main(argv) == 0
     assert trmrl_bench.main(["--quick", "--json", str(out)]) == 0  # adds its sections to the same file
     figures = json.loads(out.read_text())
-    assert {"machine", "suites", "update", "acting", "e2e", "seeds", "cost"} <= set(figures)
+    assert {"machine", "compute", "suites", "check", "update", "acting", "e2e", "seeds", "cost"} <= set(
+        figures
+    )
+    assert figures["compute"]["forward"]["gflops"] > 0 and figures["suites"]["point-nav"]["reset_s"] > 0
+    check = figures["check"]["random/smoke/point-nav"]
+    assert check["iterations"] >= 1 and check["estimated_train_s"] > 0 and check["eval_s"] > 0
+    assert "estimated_s" in figures["e2e"]["trmrl"]
     assert len(figures["machine"]["loadavg_start"]) == 3 and figures["machine"]["cpu_count"] >= 1
     assert figures["suites"]["point-nav"]["raw"] > 0 and figures["update"]["ratio"] > 0
     assert (
@@ -32,7 +38,7 @@ def test_quick_bench_writes_every_section(tmp_path, capsys):
     assert update["attention_kernel_s"] > 0 and update["attention_matmuls_s"] > 0
     assert 0 <= update["attention_excess_share"] < 1
     assert figures["e2e"]["trmrl"]["env_steps"] > 0 and figures["e2e"]["trmrl"]["peak_rss_mb"] > 0
-    assert figures["cost"]["cpu_hours"] > 0
+    assert figures["cost"]["cpu_hours"] > figures["cost"]["quick_cpu_hours"] > 0
     assert "TrMRL update" in capsys.readouterr().out
 
 
@@ -54,50 +60,29 @@ def test_the_harness_imports_no_method_and_its_cost_model_no_torch():
     assert not any(a.name == "torch" for n in cost_imports for a in n.names)
 
 
-def test_cost_model_scales_with_budget_and_swaps_the_simulator(tmp_path):
-    path = tmp_path / "bench.json"
-    path.write_text(
-        json.dumps(
-            {
-                "suites": {"halfcheetah-vel": {"raw": 10_000.0}, "ant-dir": {"raw": 2_000.0}},
-                "e2e": {"trmrl": {"steps_per_s": 100.0}},
-            }
+def test_the_layer_fit_recovers_its_coefficients():
+    """make bench's compute section: seconds made from known coefficients are fitted back."""
+    rows, widths = (16, 256, 4096), (16, 64, 512)
+    truth = {"layer_s": 1e-5, "element_s": 2e-10, "mac_s": 1e-11, "param_s": 3e-10}
+
+    def seconds(m: int, w: int) -> float:
+        return (
+            truth["layer_s"]
+            + truth["element_s"] * m * w
+            + truth["mac_s"] * m * w * w
+            + truth["param_s"] * w * w
         )
-    )
 
-    @dataclasses.dataclass
-    class Job:
-        method: str
-        suite: str
-        budget_env_steps: int
-
-    hours, table = cost.estimate_cost([Job("trmrl", "halfcheetah-vel", 360_000)], path)
-    assert abs(hours - 1.0) < 1e-9 and "trmrl" in table
-    ant, _ = cost.estimate_cost([Job("trmrl", "ant-dir", 360_000)], path)
-    assert abs(ant - 360_000 * (0.01 - 1e-4 + 5e-4) / 3600) < 1e-9
-    unknown, _ = cost.estimate_cost([Job("maml", "halfcheetah-vel", 360_000)], path)
-    assert abs(unknown - 1.0) < 1e-9  # the slowest measured method stands in
+    fit = bench.fit_layer_seconds(rows, widths, [[seconds(m, w) for w in widths] for m in rows], 2)
+    for key, value in truth.items():
+        assert abs(fit[key] / value - 1) < 1e-6, key
+    assert abs(fit["gflops"] - 200.0) < 1e-6 and fit["error"] < 1e-9
 
 
-def test_cost_model_takes_steady_rates_and_a_variants_base(tmp_path):
-    """PEARL's steady rate (no initial pool) prices its runs; trmrl-trial takes trmrl's rate."""
-    path = tmp_path / "bench.json"
-    e2e = {
-        "trmrl": {"steps_per_s": 100.0},
-        "pearl": {"steps_per_s": 300.0, "steady_steps_per_s": 10.0},
-    }
-    path.write_text(json.dumps({"suites": {}, "e2e": e2e}))
-
-    @dataclasses.dataclass
-    class Job:
-        method: str
-        suite: str
-        budget_env_steps: int
-
-    pearl, _ = cost.estimate_cost([Job("pearl", "halfcheetah-vel", 36_000)], path)
-    assert abs(pearl - 1.0) < 1e-9
-    variant, _ = cost.estimate_cost([Job("trmrl-trial", "halfcheetah-vel", 360_000)], path)
-    assert abs(variant - 1.0) < 1e-9
+def test_the_check_section_has_a_default_entry_per_estimated_method():
+    entries = [e.split("/") for e in bench.CHECK_ENTRIES]
+    assert {m for m, _, _ in entries} >= {"trmrl", "pearl", "maml", "rl2"}
+    assert all(p in ("quick", "paper") and s in cost.SUITES for _, p, s in entries)
     assert "trmrl-trial" not in bench.E2E_METHODS and {"trmrl", "pearl", "maml"} <= set(bench.E2E_METHODS)
 
 

@@ -4,6 +4,7 @@ from collections import Counter
 
 import pytest
 
+from benchmark.agent import EnvSpec
 from benchmark.suites import SUITES, make_suite
 from benchmark.suites.base import Task
 from benchmark.tasks import TaskSampler, evaluation_tasks, task_classes
@@ -77,3 +78,14 @@ def test_catalog_classes_match_the_built_suites(name):
         pytest.skip("built in test_suites_metaworld; too slow to rebuild here without a cache")
     suite = make_suite(name, 0)
     assert len(task_classes(suite.tasks("meta_train"))) == SUITES[name].train_classes
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_catalog_shapes_and_splits_match_the_built_suites(name):
+    """The cost model sizes networks from the catalog (no simulator): its widths and splits must be true."""
+    if name in ("ml45",):
+        pytest.skip("built in test_suites_metaworld; too slow to rebuild here without a cache")
+    suite = make_suite(name, 0)  # catalog_suite refuses other splits
+    spec = EnvSpec.from_suite(suite)
+    assert (spec.obs_dim, spec.act_dim) == (SUITES[name].obs_dim, SUITES[name].act_dim)
+    assert tuple(suite.splits) == SUITES[name].splits
