@@ -63,19 +63,6 @@ def load_claims(path: Path = CLAIMS_CSV) -> pd.DataFrame:
     return claims
 
 
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (NaN stays NaN and does not count in the family)."""
-    p = np.asarray(p_values, dtype=np.float64)
-    adjusted = np.full_like(p, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    m = finite.size
-    running = 0.0
-    for rank, index in enumerate(finite[np.argsort(p[finite], kind="stable")]):
-        running = max(running, min(1.0, (m - rank) * p[index]))
-        adjusted[index] = running
-    return adjusted
-
-
 @dataclass(frozen=True)
 class Differences:
     """The paired differences behind one claim, and the env_steps they were read at."""
@@ -129,16 +116,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def paired_p_value(values: np.ndarray) -> float:
-    """Two-sided one-sample t-test of mean 0 (NaN below 2 values; 0 when every difference is the same
-    nonzero number, 1 when all are 0)."""
-    if values.size < 2:
-        return float("nan")
-    if np.ptp(values) == 0:
-        return 0.0 if values[0] != 0 else 1.0
-    return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
-
-
 def label(direction: str, mean: float, p_adjusted: float, n: int) -> str:
     """The label of a claim from its adjusted test (see the module docstring)."""
     if n < 2 or not np.isfinite(p_adjusted):
@@ -172,13 +149,13 @@ def evaluate(df: tables.Table, claims: pd.DataFrame | None = None) -> pd.DataFra
                 "interval": f"95% Student-t over {diff.values.size} paired seeds"
                 if diff.values.size > 1
                 else "none",
-                "p_raw": paired_p_value(diff.values),
+                "p_raw": stats.paired_p_value(diff.values),
             }
         )
     out = pd.DataFrame(rows)
     out["p_holm"] = np.nan
     for _, index in out.groupby("family", sort=False).groups.items():
-        out.loc[index, "p_holm"] = holm(out.loc[index, "p_raw"].to_numpy(dtype=np.float64))
+        out.loc[index, "p_holm"] = stats.holm(out.loc[index, "p_raw"].to_numpy(dtype=np.float64))
     out["label"] = [label(r.direction, r.mean, r.p_holm, r.n) for r in out.itertuples(index=False)]
     return out
 

@@ -112,15 +112,22 @@ def _paired_claims(summary: pd.DataFrame) -> list[str]:
         who = f"{styles[row.method].label} − {styles[row.versus].label}"
         value = markdown.interval(row.mean_difference, row.ci_low, row.ci_high, 2)
         n = f"n = {row.n_pairs} paired seed{'s' if row.n_pairs != 1 else ''}"
+        p = f"p {_p(row.p_value)}, Holm {_p(row.p_holm)} over the {row.family} family"
         if not np.isfinite(row.ci_low):
             verdict = "no interval from one pair: nothing is claimed"
+        elif row.p_holm < 0.05:
+            direction = "higher" if row.mean_difference > 0 else "lower"
+            verdict = f"supported after Holm: {styles[row.method].label} scores {direction}"
         elif row.ci_low > 0 or row.ci_high < 0:
-            direction = "higher" if row.ci_low > 0 else "lower"
-            verdict = f"supported: {styles[row.method].label} scores {direction} (interval excludes 0)"
+            verdict = "not resolved after Holm (the unadjusted interval excludes 0)"
         else:
             verdict = "not resolved: the interval includes 0"
-        lines.append(f"- {row.suite} {row.split}, {who} ({row.score}): {value}, {n}; {verdict}.")
+        lines.append(f"- {row.suite} {row.split}, {who} ({row.score}): {value}, {n}, {p}; {verdict}.")
     return [*lines, ""]
+
+
+def _p(value: float) -> str:
+    return "—" if not np.isfinite(value) else ("< 0.001" if value < 0.001 else f"{value:.3f}")
 
 
 def _aggregate_tables(result: aggregates.Aggregates) -> list[str]:

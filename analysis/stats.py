@@ -453,3 +453,29 @@ def percentile_bootstrap_coverage(
     alpha = 100.0 * (1.0 - confidence) / 2.0
     low, high = np.percentile(boot.mean(axis=-1), [alpha, 100.0 - alpha], axis=-1)
     return float(np.mean((low <= 1.0) & (high >= 1.0)))
+
+
+# ---- tests over paired seeds and their multiplicity ----------------------------------------------------
+
+
+def paired_p_value(values: np.ndarray) -> float:
+    """Two-sided one-sample t-test of mean 0 (NaN below 2 values; 0 when every difference is the same
+    nonzero number, 1 when all are 0)."""
+    if values.size < 2:
+        return float("nan")
+    if np.ptp(values) == 0:
+        return 0.0 if values[0] != 0 else 1.0
+    return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and does not count in the family)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full_like(p, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    running = 0.0
+    for rank, index in enumerate(finite[np.argsort(p[finite], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted

@@ -37,7 +37,9 @@ def compute(df: tables.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(summary, per_seed)``.
 
     ``summary``: ``suite, split, score, method, versus, env_steps, n_pairs, mean_difference, ci_low, ci_high,
-    interval``. ``per_seed``: ``suite, split, seed, method, versus, score, versus_score, difference``.
+    interval, p_value`` (two-sided paired t-test), ``p_holm`` (Holm-adjusted within ``family``: one
+    ``versus`` on one split, over every suite and method). ``per_seed``: ``suite, split, seed, method,
+    versus, score, versus_score, difference``.
     """
     scores = tables.score_table(df)
     per_seed = []
@@ -80,6 +82,7 @@ def compute(df: tables.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
                 ci.low,
                 ci.high,
                 interval_name(diff.size).replace("runs", "paired seeds"),
+                stats.paired_p_value(diff),
             )
         )
     summary = pd.DataFrame(
@@ -96,8 +99,15 @@ def compute(df: tables.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
             "ci_low",
             "ci_high",
             "interval",
+            "p_value",
         ],
     )
+    # One family per (versus, split): every method against TrMRL (or random) over every suite, as the
+    # figure shows them together; Holm's step-down keeps the chance of any false "supported" at 5 %.
+    summary["p_holm"] = np.nan
+    summary["family"] = summary["versus"] + " / " + summary["split"]
+    for _, index in summary.groupby("family", sort=False).groups.items():
+        summary.loc[index, "p_holm"] = stats.holm(summary.loc[index, "p_value"].to_numpy(dtype=np.float64))
     return summary, per_seed_frame
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import claims
+from analysis import claims, stats
 from benchmark.results.schema import COLUMNS, read_table, validate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,9 +19,9 @@ REFERENCE = REPO / "results" / "reference"
 def test_holm_on_a_family_with_known_adjusted_values():
     p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
     # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 -> 0.02, 0.03, 0.06, 0.04 -> running max
-    np.testing.assert_allclose(claims.holm(p)[:4], [0.03, 0.06, 0.06, 0.02])
-    assert np.isnan(claims.holm(p)[4])
-    assert claims.holm(np.array([0.6, 0.9])).tolist() == [1.0, 1.0]  # capped at 1
+    np.testing.assert_allclose(stats.holm(p)[:4], [0.03, 0.06, 0.06, 0.02])
+    assert np.isnan(stats.holm(p)[4])
+    assert stats.holm(np.array([0.6, 0.9])).tolist() == [1.0, 1.0]  # capped at 1
 
 
 def table_with_known_answers() -> pd.DataFrame:
