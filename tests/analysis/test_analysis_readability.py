@@ -3,14 +3,17 @@ matplotlib objects."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from analysis import tables
+from analysis import references, tables
 from analysis.figures import (
+    aggregates,
     fast_adaptation,
     online_adaptation,
     ood,
@@ -18,7 +21,7 @@ from analysis.figures import (
     sample_efficiency,
 )
 from analysis.figures._common import clip_interval, draw_random_reference
-from analysis.style import METHODS, new_figure, plot_style
+from analysis.style import METHODS, method_styles, new_figure, plot_style
 from benchmark.results.schema import COLUMNS, validate
 
 
@@ -215,6 +218,38 @@ def test_clip_interval_says_what_it_clipped():
     assert clip_interval(-5.0, 120.0, "t", (0.0, 100.0))[2] == "t, clipped to [0, 100] (the possible range)"
     low, high, name = clip_interval(np.nan, np.nan, "none (1 run)", (0.0, 100.0))
     assert np.isnan(low) and np.isnan(high) and name == "none (1 run)"
+
+
+def test_aggregate_intervals_stay_in_range_and_clopper_pearson_is_called_conservative(synthetic_table):
+    df = tables.score_table(synthetic_table)
+    final = tables.final_scores(df, "meta_test")
+    # Upper references at TrMRL's median final score: its optimality gap is near 0, and the t interval
+    # around it would reach below 0, a gap no method can have.
+    median = final[final["method"] == "trmrl"].groupby("suite")["score"].median()
+    refs = {
+        s: dataclasses.replace(r, upper=float(median[s])) if s in median else r
+        for s, r in references.load().items()
+    }
+    result = aggregates.compute(df, seed=0, reps=200, refs=refs)
+    gap = result.tables["aggregates"].set_index(["metric", "method"]).loc["optimality_gap"]
+    assert (gap["ci_low"] >= 0).all()
+    assert gap.loc["trmrl", "ci_low"] == 0 and gap.loc["trmrl", "interval"].endswith(
+        "clipped at 0 (the least possible value)"
+    )
+    for name in ("probability_of_improvement", "performance_profiles"):
+        table = result.tables[name]
+        assert table["interval"].str.startswith("95% conservative Clopper-Pearson").all(), name
+        assert not table["interval"].str.contains("exact").any(), name
+        assert ((table["ci_low"] >= 0) & (table["ci_high"] <= 1)).all(), name
+    with plot_style():
+        fig = aggregates._poi_figure(
+            result.tables["probability_of_improvement"],
+            method_styles(result.methods),
+            result.suites,
+            result.left_out,
+        )
+    assert "conservative Clopper-Pearson" in fig.axes[0].get_title()
+    assert "exact" not in fig.axes[0].get_title()
 
 
 def test_success_rate_bands_stay_in_0_100(synthetic_table):
