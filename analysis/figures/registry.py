@@ -111,6 +111,25 @@ FIGURES: tuple[Figure, ...] = (
         ),
     ),
     Figure(
+        "per_task",
+        "analysis.figures.per_task:make",
+        "scores",
+        (
+            Output(
+                "per_task",
+                "Per-task curves",
+                (
+                    "Score against the task parameter as training goes, for suites whose tasks have a "
+                    "scalar parameter (one column per suite, one row per method): up to four evaluation "
+                    "points per method, lighter = earlier, the final one with a 95 % Student-t band over "
+                    "runs; parameters binned as in the OOD figure, meta-test and ood tasks as separate "
+                    "lines, the meta-train range shaded, the random policy (mean of all its evaluations) "
+                    "as the grey reference."
+                ),
+            ),
+        ),
+    ),
+    Figure(
         "per_class",
         "analysis.figures.per_class:make",
         "scores",

@@ -19,6 +19,7 @@ PLOTS = {
     "fast_adaptation": ["fast_adaptation"],
     "ood": ["ood"],
     "per_class": ["per_class_success"],
+    "per_task": ["per_task"],
     "paired": ["paired_differences"],
     "aggregates": ["aggregates", "probability_of_improvement", "performance_profiles"],
 }

@@ -1,5 +1,5 @@
 """Figures that read at a glance: what a reader sees (ticks, legends, titles, lines), checked on the drawn
-matplotlib objects."""
+matplotlib objects, and the per-task figure's CSV checked against its definition."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from analysis.figures import (
     online_adaptation,
     ood,
     per_class,
+    per_task,
     sample_efficiency,
 )
 from analysis.figures._common import clip_interval, draw_random_reference
@@ -102,6 +103,8 @@ def test_random_is_in_every_legend(synthetic_table):
         figures = dict(sample_efficiency.draw(df))
         figures["fast_adaptation"] = fast_adaptation.draw(fast_adaptation.compute(df))
         figures["online_adaptation"] = online_adaptation.draw(curves, boundaries)
+        bands = per_task.compute(df)
+        figures["per_task"] = per_task.draw(bands, ood.train_ranges(df, ["halfcheetah-vel", "point-nav"]))
         bands = ood.compute(df)
         figures["ood"] = ood.draw(bands, ood.train_ranges(df, ["halfcheetah-vel", "point-nav"]))
     for name, fig in figures.items():
@@ -259,3 +262,63 @@ def test_success_rate_bands_stay_in_0_100(synthetic_table):
     clipped = push["interval"].str.contains("clipped")
     assert clipped.any()  # a symmetric t band around a rate near 0 % or 100 % reaches past it
     assert push.loc[clipped, "interval"].str.endswith("clipped to [0, 100] (the possible range)").all()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Per-task curves: the CSV holds exactly the plotted numbers, and they are what they say
+
+
+def test_per_task_csv_is_the_definition(synthetic_table, tmp_path):
+    df = tables.score_table(synthetic_table)
+    written = per_task.make(df, tmp_path, pdf=False)
+    assert {p.name for p in written} == {"per_task.png", "per_task.csv"}
+    csv = pd.read_csv(tmp_path / "per_task.csv")
+    assert list(csv.columns) == per_task.COLUMNS
+    # Suites with a parameter of 3+ values only (ml1-push has none), meta-test and ood, every method.
+    assert set(csv["suite"]) == {"halfcheetah-vel", "point-nav"}
+    assert set(csv["split"]) == {"meta_test", "ood"}
+    assert set(csv["method"]) == {"trmrl", "rl2", "my_agent", "random"}
+    # Up to MAX_POINTS points per method, on its own grid, up to the suite's common final point (my_agent
+    # stops at 80k, so the others are compared at 75k, as in every other figure), the last one "final".
+    trmrl = csv[(csv["method"] == "trmrl") & (csv["suite"] == "point-nav")]
+    assert sorted(set(trmrl["env_steps"])) == [0, 25_000, 50_000, 75_000]
+    assert set(trmrl.loc[trmrl["env_steps"] == 75_000, "evaluation"]) == {"final"}
+    assert per_task.selected_points([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) == [0, 3, 7, 10]
+    assert sorted(set(csv.loc[csv["method"] == "my_agent", "env_steps"])) == [0, 40_000, 80_000]
+    # Intervals only where a band is drawn (the final point); the random reference has no steps.
+    earlier = csv[csv["evaluation"] == "earlier"]
+    assert earlier["ci_low"].isna().all() and earlier["interval"].str.startswith("not drawn").all()
+    final = csv[csv["evaluation"] == "final"]
+    assert final["ci_low"].notna().all() and final["interval"].str.startswith("95% Student-t").all()
+    assert csv.loc[csv["method"] == "random", "env_steps"].isna().all()
+    # The bins are the ood figure's bins.
+    ood_bins = ood.compute(df)[["suite", "split", "param"]].round({"param": 4}).drop_duplicates()
+    mine = csv.loc[csv["evaluation"] == "final", ["suite", "split", "param"]].round({"param": 4})
+    mine = mine.drop_duplicates()
+    merged = mine.merge(ood_bins.assign(found=True), how="left", on=["suite", "split", "param"])
+    assert merged["found"].notna().all()
+    # One number by hand: trmrl, point-nav, ood, final point, first bin = mean over seeds of the mean over
+    # that seed's ood tasks in the bin of the last-episode return.
+    row = final[(final["suite"] == "point-nav") & (final["split"] == "ood") & (final["method"] == "trmrl")]
+    row = row.sort_values("param").iloc[0]
+    raw = synthetic_table
+    last = raw[
+        (raw["method"] == "trmrl")
+        & (raw["suite"] == "point-nav")
+        & (raw["split"] == "ood")
+        & (raw["metric"] == "return")
+        & (raw["env_steps"] == 75_000)
+        & (raw["episode"] == raw["episode"].max())
+        & (raw["task_param"] >= row["param_low"] - 1e-6)
+        & (raw["task_param"] <= row["param_high"] + 1e-6)
+    ]
+    expected = last.groupby("seed")["value"].mean()
+    assert row["n_runs"] == expected.size and row["n_tasks"] == len(last)
+    assert row["mean"] == pytest.approx(expected.mean(), rel=1e-5)
+
+
+def test_per_task_without_a_parametric_suite_is_a_placeholder(synthetic_table, tmp_path):
+    df = synthetic_table[synthetic_table["suite"] == "ml1-push"].reset_index(drop=True)
+    per_task.make(df, tmp_path, pdf=False)
+    assert pd.read_csv(tmp_path / "per_task.csv").empty
+    assert (tmp_path / "per_task.png").exists()
