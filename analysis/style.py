@@ -61,23 +61,24 @@ recurrent state over the trial; MAML takes its inner step after the exploration 
 posterior from them; ``trmrl-trial`` (the registry's ablation, ``memory_scope="trial"``) keeps its window."""
 
 FALLBACK_PALETTE: tuple[str, ...] = (
-    "#000000",  # black
+    "#ccaa00",  # gold
+    "#150080",  # indigo
+    "#00593b",  # dark green
     "#17becf",  # cyan
-    "#bd9e39",  # gold
-    "#f0027f",  # magenta
-    "#000080",  # navy
     "#e7969c",  # rose
-    "#008080",  # teal
-    "#fd8d3c",  # light orange
-    "#556b2f",  # dark olive
+    "#800040",  # wine
+    "#594a00",  # dark olive
 )
 """Colours for methods not in :data:`METHODS`: each at least :data:`MIN_COLOR_DISTANCE` (CIEDE2000) from
-every registered colour and from each other, none lighter than L* = 72 (lines stay visible on white)."""
+every registered colour and from each other, none lighter than L* = 72 (lines stay visible on white), and
+no black (the aggregate and paired figures mark estimates in black)."""
 
-MIN_COLOR_DISTANCE = 20.0
+MIN_COLOR_DISTANCE = 25.0
 """The least CIEDE2000 distance between an unseen method's colour and any registered method's colour: a
 palette entry closer than this to a colour in :data:`METHODS` (e.g. after someone registers a method) is
-skipped. About 2 is a just-noticeable difference; 20 tells two thin lines apart at a glance."""
+skipped. About 2 is a just-noticeable difference; the orange that used to be the first fallback colour is
+19 from ``trmrl-trial``'s and was reported as hard to tell from it; at 25 two thin lines differ in hue or
+lightness at a glance."""
 
 FALLBACK_MARKERS: tuple[str, ...] = ("v", "P", "X", "*", "<", ">", "h", "p")
 """Markers for methods not in :data:`METHODS` (none used by a known method)."""

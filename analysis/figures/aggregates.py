@@ -304,7 +304,14 @@ def _interval_figure(
                 ax.barh(
                     y, row["ci_high"] - row["ci_low"], left=row["ci_low"], height=0.6, color=color, alpha=0.6
                 )
-            ax.plot(row["estimate"], y, marker=styles[method].marker or "|", color="black", markersize=6)
+            ax.plot(
+                row["estimate"],
+                y,
+                marker=styles[method].marker or "|",
+                color="black",
+                markerfacecolor="white",  # readable on a bar of any colour, dark ones too
+                markersize=6,
+            )
         ax.set_title(title)
         ax.set_xlabel("normalized score" + (" (lower is better)" if metric == "optimality_gap" else ""))
         ax.grid(axis="y", visible=False)
