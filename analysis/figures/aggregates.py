@@ -405,8 +405,8 @@ def _profile_figure(
     ax.set_ylim(-0.02, 1.02)
     n = int(table["n_scores"].max())
     ax.set_title(
-        f"Performance profiles, 95 % conservative Clopper-Pearson bands (up to {n} runs x suites per "
-        "method)\n" + suites_note(suites, left_out),
+        f"Performance profiles (up to {n} runs x suites per method),\n95 % conservative Clopper-Pearson "
+        "bands, dotted edges\n" + suites_note(suites, left_out),
         fontsize=9,
     )
     legend_below(fig, handles, [styles[m].label for m in methods], ncols=min(len(methods), 4))
