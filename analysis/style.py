@@ -1,8 +1,10 @@
 """The one place that says how a method or suite looks: colour, label, order; and the fixed plot style.
 
 Add a method here to give it a fixed colour and a display name. A method that is *not* listed still shows
-up in every figure: it is labelled with its id and coloured from :data:`FALLBACK_PALETTE` in the sorted
-order of the unknown methods present, so the same table always gives the same colours.
+up in every figure: it is labelled with its id and drawn with a colour from :data:`FALLBACK_PALETTE` that is
+far (CIEDE2000, :func:`color_distance`) from every registered method's colour, and a marker and line style
+no registered method uses, all chosen by its name (:func:`method_styles`), so the same method looks the same
+in every table.
 
 Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas (no pyplot, no GUI backend),
 under the explicit :data:`RC` settings (the user's ``matplotlibrc`` cannot change them), and saved without
@@ -12,7 +14,9 @@ timestamps or version strings, so the same table gives byte-identical PNG, PDF a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+import textwrap
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +25,11 @@ from typing import Any
 import matplotlib as mpl
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 
 @dataclass(frozen=True)
@@ -54,18 +61,24 @@ recurrent state over the trial; MAML takes its inner step after the exploration 
 posterior from them; ``trmrl-trial`` (the registry's ablation, ``memory_scope="trial"``) keeps its window."""
 
 FALLBACK_PALETTE: tuple[str, ...] = (
-    "#ff7f0e",  # orange
+    "#ccaa00",  # gold
+    "#150080",  # indigo
+    "#00593b",  # dark green
     "#17becf",  # cyan
-    "#8c564b",  # brown
-    "#e377c2",  # pink
-    "#bcbd22",  # olive
-    "#393b79",  # indigo
-    "#637939",  # moss
-    "#843c39",  # dark red
-    "#7b4173",  # plum
-    "#3182bd",  # light blue
+    "#e7969c",  # rose
+    "#800040",  # wine
+    "#594a00",  # dark olive
 )
-"""Colours for methods not in :data:`METHODS`; none of them is used by a known method."""
+"""Colours for methods not in :data:`METHODS`: each at least :data:`MIN_COLOR_DISTANCE` (CIEDE2000) from
+every registered colour and from each other, none lighter than L* = 72 (lines stay visible on white), and
+no black (the aggregate and paired figures mark estimates in black)."""
+
+MIN_COLOR_DISTANCE = 25.0
+"""The least CIEDE2000 distance between an unseen method's colour and any registered method's colour: a
+palette entry closer than this to a colour in :data:`METHODS` (e.g. after someone registers a method) is
+skipped. About 2 is a just-noticeable difference; the orange that used to be the first fallback colour is
+19 from ``trmrl-trial``'s and was reported as hard to tell from it; at 25 two thin lines differ in hue or
+lightness at a glance."""
 
 FALLBACK_MARKERS: tuple[str, ...] = ("v", "P", "X", "*", "<", ">", "h", "p")
 """Markers for methods not in :data:`METHODS` (none used by a known method)."""
@@ -119,8 +132,16 @@ RC: dict[str, Any] = {
     "svg.hashsalt": "trmrl-bench",
     "path.simplify": False,
 }
-BAND_ALPHA = 0.2
-"""Opacity of confidence bands."""
+BAND_ALPHA = 0.08
+"""Opacity of confidence bands: light, so that where several methods' bands overlap the lines on top stay
+readable (bands are drawn under every line: :data:`BAND_ZORDER`, :data:`LINE_ZORDER`)."""
+
+PROFILE_BAND_ALPHA = 0.035
+"""Opacity of the performance profiles' bands (wide at a few runs, and every method's spans the figure;
+thin dotted edges show where each ends)."""
+
+BAND_ZORDER = 1.0
+LINE_ZORDER = 3.0
 
 FLOAT_FORMAT = "%.6g"
 """How every CSV writes floats (fixed, so that CSVs are byte-stable)."""
@@ -134,25 +155,102 @@ def method_order(methods: Iterable[str]) -> list[str]:
     return known + unknown + (["random"] if "random" in present else [])
 
 
+def _lab(color: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB colour."""
+    linear = [((v + 0.055) / 1.055) ** 2.4 if v > 0.04045 else v / 12.92 for v in to_rgb(color)]
+    x = (0.4124564 * linear[0] + 0.3575761 * linear[1] + 0.1804375 * linear[2]) / 0.95047
+    y = 0.2126729 * linear[0] + 0.7151522 * linear[1] + 0.0721750 * linear[2]
+    z = (0.0193339 * linear[0] + 0.1191920 * linear[1] + 0.9503041 * linear[2]) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > (6 / 29) ** 3 else t / (3 * (6 / 29) ** 2) + 4 / 29
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def delta_e_2000(lab1: Sequence[float], lab2: Sequence[float]) -> float:
+    """CIEDE2000 colour difference of two L*a*b* colours (Sharma, Wu and Dalal 2005)."""
+    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
+    c_bar = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - math.sqrt(c_bar**7 / (c_bar**7 + 25**7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1p, c2p = math.hypot(a1p, b1), math.hypot(a2p, b2)
+    h1p = math.degrees(math.atan2(b1, a1p)) % 360 if c1p else 0.0
+    h2p = math.degrees(math.atan2(b2, a2p)) % 360 if c2p else 0.0
+    dh = 0.0
+    if c1p * c2p:
+        dh = h2p - h1p
+        dh = dh - 360 if dh > 180 else dh + 360 if dh < -180 else dh
+    d_l, d_c = l2 - l1, c2p - c1p
+    d_h = 2 * math.sqrt(c1p * c2p) * math.sin(math.radians(dh / 2))
+    l_bar, cp_bar = (l1 + l2) / 2, (c1p + c2p) / 2
+    if not c1p * c2p:
+        h_bar = h1p + h2p
+    elif abs(h1p - h2p) <= 180:
+        h_bar = (h1p + h2p) / 2
+    else:
+        h_bar = (h1p + h2p + 360) / 2 if h1p + h2p < 360 else (h1p + h2p - 360) / 2
+    t = (
+        1
+        - 0.17 * math.cos(math.radians(h_bar - 30))
+        + 0.24 * math.cos(math.radians(2 * h_bar))
+        + 0.32 * math.cos(math.radians(3 * h_bar + 6))
+        - 0.20 * math.cos(math.radians(4 * h_bar - 63))
+    )
+    d_theta = 30 * math.exp(-(((h_bar - 275) / 25) ** 2))
+    r_c = 2 * math.sqrt(cp_bar**7 / (cp_bar**7 + 25**7))
+    s_l = 1 + 0.015 * (l_bar - 50) ** 2 / math.sqrt(20 + (l_bar - 50) ** 2)
+    s_c, s_h = 1 + 0.045 * cp_bar, 1 + 0.015 * cp_bar * t
+    r_t = -math.sin(math.radians(2 * d_theta)) * r_c
+    return math.sqrt((d_l / s_l) ** 2 + (d_c / s_c) ** 2 + (d_h / s_h) ** 2 + r_t * (d_c / s_c) * (d_h / s_h))
+
+
+def color_distance(a: str, b: str) -> float:
+    """Perceptual distance of two colours (CIEDE2000 on CIE L*a*b*; ~2 is just noticeable)."""
+    return delta_e_2000(_lab(a), _lab(b))
+
+
+def fallback_palette() -> tuple[str, ...]:
+    """The :data:`FALLBACK_PALETTE` entries at least :data:`MIN_COLOR_DISTANCE` from every colour in
+    :data:`METHODS` (all of them if none is: never an empty palette)."""
+    registered = [style.color for style in METHODS.values()]
+    far = tuple(
+        c for c in FALLBACK_PALETTE if all(color_distance(c, r) >= MIN_COLOR_DISTANCE for r in registered)
+    )
+    return far or FALLBACK_PALETTE
+
+
+def _by_name(name: str, salt: str, options: Sequence, taken: set) -> Any:
+    """The option that ``name`` hashes to (crc32: the same in every process), or the next one not yet
+    ``taken`` by another unseen method of the same table."""
+    start = zlib.crc32(f"{salt}:{name}".encode()) % len(options)
+    for k in range(len(options)):
+        option = options[(start + k) % len(options)]
+        if option not in taken:
+            return option
+    return options[start]  # more unseen methods than options: colours repeat, markers tell them apart
+
+
 def method_styles(methods: Iterable[str]) -> dict[str, MethodStyle]:
-    """Style of every method in ``methods``: the fixed one if known, else label = id and a palette colour,
-    marker and line style (in the sorted order of the unknown methods, so the same table always gives the
-    same styles)."""
+    """Style of every method in ``methods``, in legend order: the fixed one if known, else label = id and a
+    colour, marker and line style chosen by the method's *name* (crc32), each the next free one when another
+    unseen method of the same table already has it. Colours come from :func:`fallback_palette` (far from
+    every registered colour), markers and line styles from :data:`FALLBACK_MARKERS` and
+    :data:`FALLBACK_LINESTYLES` that no registered method uses."""
     ordered = method_order(methods)
-    unknown = sorted(m for m in ordered if m not in METHODS)
-    styles = {}
-    for method in ordered:
-        if method in METHODS:
-            styles[method] = METHODS[method]
-        else:
-            i = unknown.index(method)
-            styles[method] = MethodStyle(
-                method,
-                FALLBACK_PALETTE[i % len(FALLBACK_PALETTE)],
-                FALLBACK_MARKERS[i % len(FALLBACK_MARKERS)],
-                FALLBACK_LINESTYLES[i % len(FALLBACK_LINESTYLES)],
-            )
-    return styles
+    styles: dict[str, MethodStyle] = {}
+    palette = fallback_palette()
+    markers = tuple(m for m in FALLBACK_MARKERS if m not in {s.marker for s in METHODS.values()})
+    linestyles = tuple(ls for ls in FALLBACK_LINESTYLES if ls not in {s.linestyle for s in METHODS.values()})
+    taken: dict[str, set] = {"color": set(), "marker": set(), "linestyle": set()}
+    for method in sorted(m for m in ordered if m not in METHODS):
+        color = _by_name(method, "color", palette, taken["color"])
+        marker = _by_name(method, "marker", markers or FALLBACK_MARKERS, taken["marker"])
+        linestyle = _by_name(method, "linestyle", linestyles or FALLBACK_LINESTYLES, taken["linestyle"])
+        for key, value in (("color", color), ("marker", marker), ("linestyle", linestyle)):
+            taken[key].add(value)
+        styles[method] = MethodStyle(method, color, marker, linestyle)
+    return {m: METHODS[m] if m in METHODS else styles[m] for m in ordered}
 
 
 def line_kwargs(style: MethodStyle, *, markers: bool = True) -> dict[str, Any]:
@@ -163,9 +261,16 @@ def line_kwargs(style: MethodStyle, *, markers: bool = True) -> dict[str, Any]:
         "marker": marker,
         "linestyle": style.linestyle,
         "markersize": 4.5,
-        "markerfacecolor": "white" if style.marker in ("o", "s", "D") else style.color,
+        # Hollow markers let a method drawn later on the same point show the one under it.
+        "markerfacecolor": "none" if style.marker in ("o", "s", "D") else style.color,
         "markeredgecolor": style.color,
+        "zorder": LINE_ZORDER,
     }
+
+
+def band_handle(style: MethodStyle, line, *, alpha: float = BAND_ALPHA) -> tuple:
+    """A legend entry that shows a method's line over its shaded band (a tuple handle)."""
+    return (Patch(facecolor=style.color, alpha=alpha, linewidth=0), line)
 
 
 def suite_order(suites: Iterable[str]) -> list[str]:
@@ -236,6 +341,32 @@ def panel_grid(n: int, *, panel_width: float = 3.6, panel_height: float = 2.8, m
     return fig, axes[:n]
 
 
+def integer_axis(ax, values: Iterable[float], axis: str = "x") -> None:
+    """Integer ticks on an axis of counts (episodes, steps): the values themselves when there are at most
+    12 of them (one episode gets the one tick ``1``, not ``0.96, 0.98, ...``), else integer steps."""
+    ticks = sorted({int(round(float(v))) for v in values})
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if 0 < len(ticks) <= 12:
+        target.set_major_locator(FixedLocator(ticks))
+        if len(ticks) == 1:
+            (ax.set_xlim if axis == "x" else ax.set_ylim)(ticks[0] - 0.5, ticks[0] + 0.5)
+    else:
+        target.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def wrap_title(text: str, width_inches: float, *, chars_per_inch: float = 12.0) -> str:
+    """``text`` wrapped (each of its lines) to fit a figure ``width_inches`` wide at the title's font size."""
+    width = max(30, int(width_inches * chars_per_inch))
+    return "\n".join(
+        "\n".join(textwrap.wrap(line, width, break_on_hyphens=False)) or line for line in text.splitlines()
+    )
+
+
+def suptitle(fig: Figure, text: str) -> None:
+    """The figure's title, wrapped to the figure's width so that it never runs past the panels."""
+    fig.suptitle(wrap_title(text, float(fig.get_figwidth())))
+
+
 def steps_axis(ax) -> None:
     """x-axis of environment steps, in scientific notation (``×10^6`` offset)."""
     ax.set_xlabel("environment steps")
@@ -256,9 +387,8 @@ def legend_below(
     """
     if not handles:
         return
-    ncols = ncols or min(len(labels), 6)
+    ncols = ncols or legend_columns(fig, labels, key[1] if key is not None else None)
     if key is not None:
-        ncols = max(ncols, len(key[0]))
         pad = -len(handles) % ncols
         handles = list(handles) + [_blank()] * pad + list(key[0])
         labels = list(labels) + [""] * pad + list(key[1])
@@ -270,6 +400,23 @@ def legend_below(
     fig.legend(
         [handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncols=ncols
     )
+
+
+def legend_columns(
+    fig: Figure, labels: list[str], key_labels: list[str] | None = None, *, max_cols: int = 6
+) -> int:
+    """As many legend columns (at most ``max_cols``) as fit the figure's width, laid out as
+    :func:`legend_below` lays them out (``key_labels`` from a new row): each column as wide as its longest
+    entry, an entry ~0.6 in of handle and padding plus ~0.065 in per character at 9 pt."""
+    key_labels = key_labels or []
+    for ncols in range(min(max_cols, max(len(labels), len(key_labels), 1)), 1, -1):
+        layout = list(labels) + [""] * (-len(labels) % ncols) + list(key_labels)
+        widths = [0.0] * ncols
+        for i, label in enumerate(layout):
+            widths[i % ncols] = max(widths[i % ncols], 0.6 + 0.065 * len(label))
+        if sum(widths) <= float(fig.get_figwidth()):
+            return ncols
+    return 1
 
 
 def _blank() -> Line2D:

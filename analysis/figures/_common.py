@@ -11,7 +11,9 @@ from matplotlib.figure import Figure
 from analysis import stats, tables
 from analysis.style import (
     BAND_ALPHA,
+    BAND_ZORDER,
     MethodStyle,
+    band_handle,
     empty_figure,
     format_steps,
     legend_below,
@@ -20,6 +22,7 @@ from analysis.style import (
     panel_grid,
     runs_note,
     suite_order,
+    suptitle,
 )
 
 BAND_COLUMNS = ["n_runs", "mean", "ci_low", "ci_high", "interval"]
@@ -31,32 +34,76 @@ def interval_name(n: int) -> str:
     return f"95% Student-t over {n} runs" if n >= 2 else "none (1 run)"
 
 
-def mean_over_runs(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
+def mean_over_runs(
+    frame: pd.DataFrame,
+    by: list[str],
+    value: str,
+    *,
+    bounds: Callable[[tuple], tuple[float, float] | None] | None = None,
+) -> pd.DataFrame:
     """Mean of ``value`` over the rows (one per run) of each ``by`` group, with a 95 % Student-t interval
-    over runs (NaN bounds and ``interval = "none (1 run)"`` for a single run)."""
+    over runs (NaN bounds and ``interval = "none (1 run)"`` for a single run).
+
+    ``bounds(key)``: the range the mean cannot leave for the group ``key`` (e.g. ``(0, 100)`` for a success
+    rate in percent), or ``None``; an interval reaching past it is clipped to it and its ``interval`` says
+    so (:func:`clip_interval`).
+    """
     rows = []
     for key, group in frame.groupby(by, sort=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
         values = group[value].to_numpy(dtype=np.float64)
         ci = stats.t_interval(values)
-        rows.append((*key, values.size, ci.point, ci.low, ci.high, interval_name(values.size)))
+        low, high, name = ci.low, ci.high, interval_name(values.size)
+        limits = bounds(key) if bounds is not None else None
+        if limits is not None:
+            low, high, name = clip_interval(low, high, name, limits)
+        rows.append((*key, values.size, ci.point, low, high, name))
     return pd.DataFrame(rows, columns=[*by, *BAND_COLUMNS])
 
 
+def clip_interval(
+    low: float, high: float, name: str, limits: tuple[float, float]
+) -> tuple[float, float, str]:
+    """``(low, high, name)`` with the bounds clipped to ``limits`` (the range the statistic cannot leave),
+    and ``name`` saying so when anything was clipped."""
+    lo, hi = limits
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return low, high, name
+    clipped_low, clipped_high = max(low, lo), min(high, hi)
+    if (clipped_low, clipped_high) != (low, high):
+        if np.isinf(hi):
+            name += f", clipped at {lo:g} (the least possible value)"
+        elif np.isinf(lo):
+            name += f", clipped at {hi:g} (the largest possible value)"
+        else:
+            name += f", clipped to [{lo:g}, {hi:g}] (the possible range)"
+    return clipped_low, clipped_high, name
+
+
+def success_bounds(key: tuple) -> tuple[float, float] | None:
+    """``bounds`` for :func:`mean_over_runs` when ``key`` starts with the suite: [0, 100] for a success
+    rate in percent, none for a return."""
+    return (0.0, 100.0) if tables.is_success(str(key[0])) else None
+
+
 def draw_band(ax, x, band: pd.DataFrame, style: MethodStyle, *, label: str | None, markers: bool = True):
-    """A mean line with its shaded interval (none where the interval is NaN); returns the line."""
+    """A mean line over its light shaded interval (none where the interval is NaN); returns the legend
+    handle: the line, or (band, line) when a band was drawn."""
     (line,) = ax.plot(x, band["mean"], label=label, **line_kwargs(style, markers=markers))
     low, high = band["ci_low"].to_numpy(dtype=float), band["ci_high"].to_numpy(dtype=float)
     if np.isfinite(low).any():
-        ax.fill_between(x, low, high, color=style.color, alpha=BAND_ALPHA, linewidth=0)
+        ax.fill_between(x, low, high, color=style.color, alpha=BAND_ALPHA, linewidth=0, zorder=BAND_ZORDER)
+        return band_handle(style, line)
     return line
 
 
 def draw_random_reference(ax, level: float, low: float, high: float, style: MethodStyle):
-    """The random policy as a horizontal reference line (it does not learn), with its interval if any."""
-    line = ax.axhline(level, color=style.color, linestyle=style.linestyle, linewidth=1.2, zorder=1)
+    """The random policy as a horizontal reference line (it does not learn), with its interval if any;
+    returns the legend handle (line, or band and line)."""
+    line = ax.axhline(level, color=style.color, linestyle=style.linestyle, linewidth=1.2, zorder=2)
     if np.isfinite(low) and np.isfinite(high):
-        ax.axhspan(low, high, color=style.color, alpha=0.12, linewidth=0, zorder=0)
+        ax.axhspan(low, high, color=style.color, alpha=BAND_ALPHA, linewidth=0, zorder=0)
+        return band_handle(style, line)
     return line
 
 
@@ -65,7 +112,7 @@ def random_levels(scores: pd.DataFrame, group: list[str]) -> pd.DataFrame:
     Student-t interval over runs. Columns ``group + BAND_COLUMNS``."""
     rand = scores[scores["method"] == RANDOM]
     per_run = rand.groupby([*group, "run_id"], sort=True, observed=True)["score"].mean().reset_index()
-    return mean_over_runs(per_run, group, "score")
+    return mean_over_runs(per_run, group, "score", bounds=success_bounds if group[0] == "suite" else None)
 
 
 def fix_score_axis(ax, suite: str) -> None:
@@ -130,5 +177,5 @@ def suite_panels(
         for m in ordered
     ]
     legend_below(fig, [legend[m] for m in ordered], labels)
-    fig.suptitle(title)
+    suptitle(fig, title)
     return fig

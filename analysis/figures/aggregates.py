@@ -9,10 +9,18 @@ score the same (a degenerate suite, e.g. 0 % success everywhere, ranks nothing a
   stratified bootstrap over runs x suites read as a standard error with the small-sample correction of
   :func:`analysis.stats.aggregate_ci` (the plain percentile interval covers ~75 % at 3 runs);
 * ``probability_of_improvement``: on *paired* data (within a seed all methods face the same tasks and reset
-  states), the fraction of (suite, seed) pairs in which TrMRL beats the other method (ties count 1/2), with an
-  exact Clopper-Pearson 95 % interval on that count;
+  states), the fraction of (suite, seed) pairs in which TrMRL beats the other method (ties count 1/2), with a
+  conservative Clopper-Pearson 95 % interval on that count;
 * ``performance_profiles``: the fraction of runs whose normalised score exceeds ``tau``, a step function,
-  with exact Clopper-Pearson 95 % bands on the count of runs.
+  with conservative Clopper-Pearson 95 % bands on the count of runs.
+
+Why "conservative", not "exact": Clopper-Pearson is exact for a count of independent draws with *one*
+success probability. Here the draws (paired comparisons, or runs) come from several suites with different
+probabilities, and ties count 1/2: a count of independent draws with unequal probabilities varies less than
+a binomial count with their mean probability (Hoeffding 1956), so the interval covers the average
+probability at least 95 % of the time but is wider than it needs to be. Every interval lies in the range
+its statistic can take: Clopper-Pearson bounds lie in [0, 1], and the optimality gap's interval (point ±
+t · se) is clipped at 0, the least gap there is; its ``interval`` says so where that happened.
 """
 
 from __future__ import annotations
@@ -26,8 +34,11 @@ import pandas as pd
 
 from analysis import references as references_module
 from analysis import stats, tables
+from analysis.figures._common import clip_interval
 from analysis.style import (
-    BAND_ALPHA,
+    BAND_ZORDER,
+    PROFILE_BAND_ALPHA,
+    band_handle,
     empty_figure,
     legend_below,
     line_kwargs,
@@ -37,6 +48,7 @@ from analysis.style import (
     plot_style,
     runs_note,
     save_figure,
+    suptitle,
     write_csv,
 )
 
@@ -51,6 +63,11 @@ METRIC_TITLES = {
 }
 N_TAUS = 101
 INTERVAL = "95% stratified bootstrap SE x Student-t (small-sample corrected)"
+RANGES: dict[str, tuple[float, float]] = {"optimality_gap": (0.0, np.inf)}
+"""The range an aggregate cannot leave (normalised scores themselves are unbounded: a method may score
+below random or above the upper reference): the optimality gap ``1 - mean(min(score, 1))`` is never
+negative."""
+CP_NAME = "95% conservative Clopper-Pearson"
 
 
 def suite_status(final: pd.DataFrame, refs: dict[str, references_module.Reference]) -> pd.DataFrame:
@@ -211,15 +228,16 @@ def _compute(
                     reps=reps,
                 )
                 interval = INTERVAL if np.isfinite(ci.low) else "none (a suite has 1 run)"
-                aggregate_rows.append(
-                    (metric, method, len(suites), n_runs, ci.point, ci.low, ci.high, interval)
-                )
+                low, high = ci.low, ci.high
+                if metric in RANGES and np.isfinite(low):
+                    low, high, interval = clip_interval(low, high, interval, RANGES[metric])
+                aggregate_rows.append((metric, method, len(suites), n_runs, ci.point, low, high, interval))
         if reference in methods:
             final = tables.final_scores(tables.score_table(df), "meta_test")
             for other in methods:
                 if other != reference:
                     n_pairs, wins, p, low, high = paired_poi(final, reference, other, suites)
-                    interval = f"95% Clopper-Pearson over {n_pairs} paired (suite, seed) comparisons"
+                    interval = f"{CP_NAME} over {n_pairs} paired (suite, seed) comparisons"
                     poi_rows.append((reference, other, len(suites), n_pairs, wins, p, low, high, interval))
         pooled = np.concatenate([np.concatenate(a) for a in arrays.values()])
         low = min(0.0, float(np.floor(pooled.min() * 10) / 10))
@@ -230,7 +248,7 @@ def _compute(
             above = (runs[None, :] > taus[:, None]).sum(axis=1)
             lo, hi = stats.clopper_pearson(above, runs.size)
             fraction = above / runs.size
-            interval = f"95% Clopper-Pearson over {runs.size} (run, suite) scores"
+            interval = f"{CP_NAME} over {runs.size} (run, suite) scores"
             profile_rows += [
                 (method, t, f, a, b, runs.size, interval)
                 for t, f, a, b in zip(taus, fraction, lo, hi, strict=True)
@@ -286,7 +304,14 @@ def _interval_figure(
                 ax.barh(
                     y, row["ci_high"] - row["ci_low"], left=row["ci_low"], height=0.6, color=color, alpha=0.6
                 )
-            ax.plot(row["estimate"], y, marker=styles[method].marker or "|", color="black", markersize=6)
+            ax.plot(
+                row["estimate"],
+                y,
+                marker=styles[method].marker or "|",
+                color="black",
+                markerfacecolor="white",  # readable on a bar of any colour, dark ones too
+                markersize=6,
+            )
         ax.set_title(title)
         ax.set_xlabel("normalized score" + (" (lower is better)" if metric == "optimality_gap" else ""))
         ax.grid(axis="y", visible=False)
@@ -295,8 +320,15 @@ def _interval_figure(
     ]
     axes[0].set_yticks(range(len(methods)), labels)
     axes[0].invert_yaxis()
-    fig.suptitle(
-        f"Aggregate metrics, 95 % intervals (small-sample corrected)\n{suites_note(suites, left_out, 110)}"
+    clipped = (
+        "; optimality gap clipped at 0, its least value"
+        if table["interval"].str.contains("clipped").any()
+        else ""
+    )
+    suptitle(
+        fig,
+        f"Aggregate metrics, 95 % intervals (small-sample corrected{clipped})\n"
+        f"{suites_note(suites, left_out, 110)}",
     )
     return fig
 
@@ -324,7 +356,9 @@ def _poi_figure(table: pd.DataFrame, styles, suites: list[str], left_out: dict[s
     ax.set_xlabel(f"P({reference} > X) on paired (suite, seed) final scores")
     ax.grid(axis="y", visible=False)
     ax.set_title(
-        f"Probability of improvement, exact 95 % intervals\n{suites_note(suites, left_out)}", fontsize=9
+        "Probability of improvement, 95 % conservative Clopper-Pearson intervals\n"
+        + suites_note(suites, left_out),
+        fontsize=9,
     )
     return fig
 
@@ -339,24 +373,40 @@ def _profile_figure(
         rows = table[table["method"] == method]
         style = styles[method]
         kwargs = line_kwargs(style, markers=False)
-        (line,) = ax.step(rows["tau"], rows["fraction_above"], where="post", label=style.label, **kwargs)
+        (line,) = ax.step(
+            rows["tau"], rows["fraction_above"], where="post", label=style.label, linewidth=1.9, **kwargs
+        )
+        # A faint fill and thin edges: at a few runs every band spans most of the figure, and filled bands
+        # of five methods would add up to one grey block.
         ax.fill_between(
             rows["tau"],
             rows["ci_low"],
             rows["ci_high"],
             step="post",
             color=style.color,
-            alpha=BAND_ALPHA,
+            alpha=PROFILE_BAND_ALPHA,
             linewidth=0,
+            zorder=BAND_ZORDER,
         )
-        handles.append(line)
+        for edge in ("ci_low", "ci_high"):
+            ax.step(
+                rows["tau"],
+                rows[edge],
+                where="post",
+                color=style.color,
+                linewidth=0.6,
+                alpha=0.5,
+                linestyle=(0, (1, 2)),
+                zorder=BAND_ZORDER + 0.5,
+            )
+        handles.append(band_handle(style, line, alpha=PROFILE_BAND_ALPHA * 2))
     ax.set_xlabel(r"normalized score $\tau$ (0 = random, 1 = upper reference)")
     ax.set_ylabel(r"fraction of runs with score > $\tau$")
     ax.set_ylim(-0.02, 1.02)
     n = int(table["n_scores"].max())
     ax.set_title(
-        f"Performance profiles, exact 95 % bands (up to {n} runs x suites per method)\n"
-        + suites_note(suites, left_out),
+        f"Performance profiles (up to {n} runs x suites per method),\n95 % conservative Clopper-Pearson "
+        "bands, dotted edges\n" + suites_note(suites, left_out),
         fontsize=9,
     )
     legend_below(fig, handles, [styles[m].label for m in methods], ncols=min(len(methods), 4))

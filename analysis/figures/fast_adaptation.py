@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.figure import Figure
 
 from analysis import stats, tables
-from analysis.figures._common import mean_over_runs, suite_panels
-from analysis.style import plot_style, save_figure, write_csv
+from analysis.figures._common import mean_over_runs, success_bounds, suite_panels
+from analysis.style import integer_axis, plot_style, save_figure, write_csv
 
 NAME = "fast_adaptation"
 
@@ -30,12 +30,29 @@ def compute(df: tables.Table) -> pd.DataFrame:
     episodes = tables.at_common_point(episodes, tables.common_points(table))
     per_run = episodes.groupby([*tables.RUN_KEYS, "env_steps", "episode"], sort=True, observed=True)
     per_run = per_run["value"].mean().rename("score").reset_index()
-    bands = mean_over_runs(per_run, ["suite", "method", "episode"], "score")
+    bands = mean_over_runs(per_run, ["suite", "method", "episode"], "score", bounds=success_bounds)
     steps = per_run.groupby(["suite", "method", "episode"], sort=True, observed=True)["env_steps"].max()
     bands = bands.merge(steps.reset_index(), on=["suite", "method", "episode"], how="left")
     bands.insert(1, "score", [tables.score_name(str(s)) for s in bands["suite"]])
     columns = ["suite", "score", "method", "episode", "env_steps", "n_runs", "mean", "ci_low", "ci_high"]
     return bands[[*columns, "interval"]]
+
+
+def draw(bands: pd.DataFrame) -> Figure:
+    """The figure of :func:`compute`'s numbers (call inside :func:`analysis.style.plot_style`)."""
+
+    def label_axes(ax, suite: str) -> None:
+        ax.set_xlabel("episode of the trial")
+        ax.set_ylabel(tables.score_label(suite))
+        integer_axis(ax, bands.loc[bands["suite"] == suite, "episode"])  # episode 1, never 0.96 ... 1.04
+
+    return suite_panels(
+        bands,
+        "episode",
+        label_axes=label_axes,
+        title="Score in each episode of a meta-test trial, at the common final point "
+        "(mean over runs, 95 % Student-t band)",
+    )
 
 
 def make(
@@ -44,20 +61,7 @@ def make(
     """Write ``fast_adaptation.{png,pdf,csv}`` into ``out_dir``; returns the paths."""
     out_dir = Path(out_dir)
     bands = compute(df)
-
-    def label_axes(ax, suite: str) -> None:
-        ax.set_xlabel("episode of the trial")
-        ax.set_ylabel(tables.score_label(suite))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
     with plot_style():
-        fig = suite_panels(
-            bands,
-            "episode",
-            label_axes=label_axes,
-            title="Score in each episode of a meta-test trial, at the common final point "
-            "(mean over runs, 95 % Student-t band)",
-        )
-        paths = save_figure(fig, out_dir, NAME, pdf=pdf)
+        paths = save_figure(draw(bands), out_dir, NAME, pdf=pdf)
     paths.append(write_csv(bands, out_dir, NAME, ["suite", "method", "episode"]))
     return paths

@@ -14,14 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats as scipy_stats
 
 from analysis import tables
 from analysis.figures._common import interval_name
 from analysis.style import (
     BAND_ALPHA,
+    BAND_ZORDER,
+    band_handle,
     empty_figure,
     format_steps,
+    integer_axis,
     legend_below,
     line_kwargs,
     method_styles,
@@ -30,6 +34,7 @@ from analysis.style import (
     runs_note,
     save_figure,
     suite_order,
+    suptitle,
     write_csv,
 )
 
@@ -77,6 +82,60 @@ def compute(traces: pd.DataFrame, split: str = "meta_test") -> tuple[pd.DataFram
     return curves, boundaries.reset_index()
 
 
+def draw(curves: pd.DataFrame, boundaries: pd.DataFrame, *, traces_missing: bool = False) -> Figure:
+    """The figure of :func:`compute`'s numbers (call inside :func:`analysis.style.plot_style`)."""
+    suites = suite_order(curves["suite"].unique())
+    if not suites:
+        return empty_figure(
+            "no traces table (<stem>.traces.parquet beside the results table): no online-adaptation figure"
+            if traces_missing
+            else "the traces table has no meta_test trials"
+        )
+    styles = method_styles(curves["method"].unique())
+    fig, axes = panel_grid(len(suites), panel_width=5.4, panel_height=3.0, max_cols=2)
+    legend: dict[str, object] = {}
+    for ax, suite in zip(axes, suites, strict=True):
+        mine = curves[curves["suite"] == suite]
+        for method, style in styles.items():
+            line = mine[mine["method"] == method]
+            if line.empty:
+                continue
+            x = line["step"].to_numpy(dtype=float)
+            (handle,) = ax.plot(x, line["mean"], linewidth=1.0, **line_kwargs(style, markers=False))
+            if line["ci_low"].notna().any():
+                ax.fill_between(
+                    x,
+                    line["ci_low"],
+                    line["ci_high"],
+                    color=style.color,
+                    alpha=BAND_ALPHA,
+                    linewidth=0,
+                    zorder=BAND_ZORDER,
+                )
+                handle = band_handle(style, handle)
+            legend.setdefault(method, handle)
+        edges = boundaries[(boundaries["suite"] == suite) & (boundaries["episode"] > 1)]
+        for step in edges["first_step"]:
+            ax.axvline(step - 0.5, color="0.35", linestyle=":", linewidth=0.9)
+        runs = mine.groupby("method")["n_runs"].max().to_numpy()
+        ax.set_title(
+            f"{suite} · at {format_steps(float(mine['env_steps'].max()))} env steps · "
+            f"{runs_note(runs)}/method",
+            fontsize=9,
+        )
+        ax.set_xlabel("step of the trial (dotted: episode starts)")
+        ax.set_ylabel("reward per step")
+        integer_axis(ax, mine["step"])
+    ordered = [m for m in styles if m in legend]
+    legend_below(fig, [legend[m] for m in ordered], [styles[m].label for m in ordered])
+    suptitle(
+        fig,
+        "Online adaptation: reward at each step of a meta-test trial\n"
+        "(mean over runs of the mean over trials, 95 % Student-t band over runs)",
+    )
+    return fig
+
+
 def make(traces: pd.DataFrame | None, out_dir: str | Path, *, pdf: bool = True) -> list[Path]:
     """Write ``online_adaptation.{png,pdf,csv}`` into ``out_dir`` (a placeholder without a traces table)."""
     out_dir = Path(out_dir)
@@ -84,54 +143,7 @@ def make(traces: pd.DataFrame | None, out_dir: str | Path, *, pdf: bool = True) 
         curves, boundaries = pd.DataFrame(columns=["suite", "method", "step"]), pd.DataFrame()
     else:
         curves, boundaries = compute(traces)
-    suites = suite_order(curves["suite"].unique())
     with plot_style():
-        if not suites:
-            fig = empty_figure(
-                "no traces table (<stem>.traces.parquet beside the results table): no online-adaptation "
-                "figure"
-                if traces is None
-                else "the traces table has no meta_test trials"
-            )
-        else:
-            styles = method_styles(curves["method"].unique())
-            fig, axes = panel_grid(len(suites), panel_width=5.4, panel_height=3.0, max_cols=2)
-            legend: dict[str, object] = {}
-            for ax, suite in zip(axes, suites, strict=True):
-                mine = curves[curves["suite"] == suite]
-                for method, style in styles.items():
-                    line = mine[mine["method"] == method]
-                    if line.empty:
-                        continue
-                    x = line["step"].to_numpy(dtype=float)
-                    (handle,) = ax.plot(x, line["mean"], linewidth=1.0, **line_kwargs(style, markers=False))
-                    if line["ci_low"].notna().any():
-                        ax.fill_between(
-                            x,
-                            line["ci_low"],
-                            line["ci_high"],
-                            color=style.color,
-                            alpha=BAND_ALPHA,
-                            linewidth=0,
-                        )
-                    legend.setdefault(method, handle)
-                edges = boundaries[(boundaries["suite"] == suite) & (boundaries["episode"] > 1)]
-                for step in edges["first_step"]:
-                    ax.axvline(step - 0.5, color="0.35", linestyle=":", linewidth=0.9)
-                runs = mine.groupby("method")["n_runs"].max().to_numpy()
-                ax.set_title(
-                    f"{suite} · at {format_steps(float(mine['env_steps'].max()))} env steps · "
-                    f"{runs_note(runs)}/method",
-                    fontsize=9,
-                )
-                ax.set_xlabel("step of the trial (dotted: episode starts)")
-                ax.set_ylabel("reward per step")
-            ordered = [m for m in styles if m in legend]
-            legend_below(fig, [legend[m] for m in ordered], [styles[m].label for m in ordered])
-            fig.suptitle(
-                "Online adaptation: reward at each step of a meta-test trial "
-                "(mean over runs of the mean over trials, 95 % Student-t band over runs)"
-            )
-        paths = save_figure(fig, out_dir, NAME, pdf=pdf)
+        paths = save_figure(draw(curves, boundaries, traces_missing=traces is None), out_dir, NAME, pdf=pdf)
     paths.append(write_csv(curves, out_dir, NAME, ["suite", "method", "step"]))
     return paths

@@ -13,7 +13,8 @@ parameter axis before averaging over runs: if a split has at most :data:`MAX_EXA
 values they are used as they are, otherwise the split's range is cut into equal-width bins (about
 :data:`TARGET_BINS` over the suite's whole range) and a point is drawn at each bin's centre. Per run, the
 tasks in a bin are averaged; the figure shows the mean over runs with a 95 % Student-t band over runs.
-Empty bins break the line. The meta-train range is shaded: the suite catalog's range
+The meta-test and ood parts of a method are separate lines (never joined across the split boundary), and
+empty bins break a line. The meta-train range is shaded: the suite catalog's range
 (:func:`analysis.style.train_range`) for known suites, else the range of ``meta_train``/``meta_test``
 parameters in the table minus the ood range.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -38,6 +40,7 @@ from analysis.style import (
     plot_style,
     save_figure,
     suite_order,
+    suptitle,
     task_parameter_label,
     train_range,
     write_csv,
@@ -67,23 +70,40 @@ def _bin_edges(part: pd.DataFrame, share: float) -> np.ndarray | None:
     return np.linspace(distinct[0], distinct[-1], n_bins + 1)
 
 
-def _assign_bins(tasks: pd.DataFrame) -> pd.DataFrame:
-    """Add ``param, param_low, param_high`` (the plotted x and its bin) to each task row."""
-    out = []
-    for _suite, in_suite in tasks.groupby("suite", sort=True, observed=True):
+def bin_edges(tasks: pd.DataFrame) -> dict[tuple[str, str], np.ndarray | None]:
+    """Per (suite, split) of ``tasks`` (one row per run and task at one evaluation point, with ``suite,
+    split, run_id, task_param``): the bin edges (:func:`_bin_edges`), ``None`` for distinct values."""
+    edges: dict[tuple[str, str], np.ndarray | None] = {}
+    for suite, in_suite in tasks.groupby("suite", sort=True, observed=True):
         params = in_suite["task_param"].to_numpy(dtype=np.float64)
         span = max(float(np.ptp(params)), 1e-12)
-        for _, part in in_suite.groupby("split", sort=True, observed=True):
+        for split, part in in_suite.groupby("split", sort=True, observed=True):
             values = part["task_param"].to_numpy(dtype=np.float64)
-            edges = _bin_edges(part, float(np.ptp(values)) / span)
-            if edges is None:
-                low = high = centre = values
-            else:
-                index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
-                low, high = edges[index], edges[index + 1]
-                centre = (low + high) / 2.0
-            out.append(part.assign(param=centre, param_low=low, param_high=high))
+            edges[(str(suite), str(split))] = _bin_edges(part, float(np.ptp(values)) / span)
+    return edges
+
+
+def apply_bins(tasks: pd.DataFrame, edges: dict[tuple[str, str], np.ndarray | None]) -> pd.DataFrame:
+    """Add ``param, param_low, param_high`` (the plotted x and its bin) to each task row, with the
+    ``edges`` of its (suite, split) (:func:`bin_edges`; a parameter outside them goes to the nearest end
+    bin); rows of a (suite, split) without edges keep their distinct values."""
+    out = []
+    for (suite, split), part in tasks.groupby(["suite", "split"], sort=True, observed=True):
+        values = part["task_param"].to_numpy(dtype=np.float64)
+        cut = edges.get((str(suite), str(split)))
+        if cut is None:
+            low = high = centre = values
+        else:
+            index = np.clip(np.searchsorted(cut, values, side="right") - 1, 0, len(cut) - 2)
+            low, high = cut[index], cut[index + 1]
+            centre = (low + high) / 2.0
+        out.append(part.assign(param=centre, param_low=low, param_high=high))
     return pd.concat(out, ignore_index=True)
+
+
+def _assign_bins(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Add ``param, param_low, param_high`` (the plotted x and its bin) to each task row."""
+    return apply_bins(tasks, bin_edges(tasks))
 
 
 def train_ranges(df: tables.Table, suites: list[str]) -> pd.DataFrame:
@@ -191,28 +211,95 @@ COLUMNS = [
 ]
 
 
-def _with_gaps(band: pd.DataFrame) -> pd.DataFrame:
-    """Insert a NaN row between non-adjacent bins so that the line breaks over empty bins."""
-    if len(band) < 2:
-        return band
-    binned = (band["param_high"] > band["param_low"]).all()
-    if not binned:
-        return band
-    rows = []
-    previous_high = None
-    for _, row in band.iterrows():
-        if previous_high is not None and not np.isclose(row["param_low"], previous_high):
-            gap = row.copy()
-            gap[["param", "mean", "ci_low", "ci_high"]] = np.nan
-            rows.append(gap)
-        rows.append(row)
-        previous_high = row["param_high"]
-    return pd.DataFrame(rows)
-
-
 def _ylabel(suite: str, relative: bool) -> str:
     name = tables.score_name(suite)
     return f"{name} minus random's, same task" if relative else f"{name} (no random runs to subtract)"
+
+
+def split_segments(band: pd.DataFrame) -> list[pd.DataFrame]:
+    """One method's rows of one split, sorted by parameter, cut into the runs of adjacent bins that are
+    drawn as one line each (a line never spans an empty bin, nor another split)."""
+    band = band.sort_values("param")
+    if len(band) < 2 or not (band["param_high"] > band["param_low"]).all():
+        return [band] if len(band) else []
+    starts = ~np.isclose(band["param_low"].to_numpy()[1:], band["param_high"].to_numpy()[:-1])
+    cuts = np.flatnonzero(starts) + 1
+    return [band.iloc[a:b] for a, b in zip([0, *cuts], [*cuts, len(band)], strict=True)]
+
+
+def _label_splits(ax, mine: pd.DataFrame) -> None:
+    """Name each split over the span of its parameters, at the top of the panel."""
+    for split in SPLITS:
+        part = mine[mine["split"] == split]
+        if part.empty:
+            continue
+        centre = (float(part["param_low"].min()) + float(part["param_high"].max())) / 2.0
+        ax.text(
+            centre,
+            0.98,
+            split.replace("_", "-"),
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="0.3",
+            style="italic",
+        )
+
+
+def draw(bands: pd.DataFrame, ranges: pd.DataFrame) -> Figure:
+    """The figure of :func:`compute`'s numbers and :func:`train_ranges` (inside ``plot_style``).
+
+    Every method's meta-test and ood parts are separate lines (and a line breaks over an empty bin): the
+    two splits are different task distributions, and nothing lies between them.
+    """
+    suites = suite_order(bands["suite"].unique())
+    if not suites:
+        return empty_figure("no suite has ood tasks with a task parameter in the results table")
+    styles = method_styles(bands["method"].unique())
+    fig, axes = panel_grid(len(suites), panel_width=4.4, panel_height=3.0)
+    legend: dict[str, object] = {}
+    for ax, suite in zip(axes, suites, strict=True):
+        mine = bands[bands["suite"] == suite]
+        relative = bool((mine["relative_to"] == RANDOM).any())
+        for low, high in ranges.loc[ranges["suite"] == suite, ["low", "high"]].itertuples(index=False):
+            ax.axvspan(low, high, color="0.9", linewidth=0, zorder=0)
+        if relative:
+            ax.axhline(0.0, color=styles.get(RANDOM, METHODS[RANDOM]).color, linewidth=1.0, zorder=2)
+        for method, style in styles.items():
+            for split in SPLITS:
+                band = mine[(mine["method"] == method) & (mine["split"] == split)]
+                for segment in split_segments(band):
+                    x = segment["param"].to_numpy(dtype=float)
+                    handle = draw_band(ax, x, segment, style, label=style.label)
+                    line = handle[1] if isinstance(handle, tuple) else handle
+                    # Open markers on meta-test tasks, filled on ood, whatever the method's marker.
+                    line.set_markerfacecolor(style.color if split == "ood" else "white")
+                    legend.setdefault(method, handle)
+        _label_splits(ax, mine)
+        steps = mine["env_steps"].max()
+        ax.set_title(panel_title(suite, mine, steps), fontsize=9)
+        ax.set_xlabel(task_parameter_label(suite))
+        ax.set_ylabel(_ylabel(suite, relative))
+    ordered = [m for m in styles if m in legend]
+    key = [
+        Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="white"),
+        Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="0.3"),
+        Patch(color="0.9"),
+        Line2D([], [], color=METHODS[RANDOM].color, linewidth=1.0),
+    ]
+    legend_below(
+        fig,
+        [legend[m] for m in ordered],
+        [styles[m].label for m in ordered],
+        key=(key, ["meta-test tasks (open)", "ood tasks (filled)", "meta-train range", "Random (0)"]),
+    )
+    suptitle(
+        fig,
+        "Out of distribution: final score minus the random policy's on the same task, against the task "
+        "parameter\n(mean over runs, 95 % Student-t band over runs; meta-test and ood drawn apart)",
+    )
+    return fig
 
 
 def make(
@@ -222,60 +309,9 @@ def make(
     out_dir = Path(out_dir)
     df = tables.score_table(df)
     bands = compute(df)
-    suites = suite_order(bands["suite"].unique())
-    ranges = train_ranges(df, suites)
-    styles = method_styles(bands["method"].unique())
+    ranges = train_ranges(df, suite_order(bands["suite"].unique()))
     with plot_style():
-        if not suites:
-            fig = empty_figure("no suite has ood tasks with a task parameter in the results table")
-        else:
-            fig, axes = panel_grid(len(suites), panel_width=4.4, panel_height=3.0)
-            legend: dict[str, object] = {}
-            for ax, suite in zip(axes, suites, strict=True):
-                mine = bands[bands["suite"] == suite]
-                relative = bool((mine["relative_to"] == RANDOM).any())
-                for low, high in ranges.loc[ranges["suite"] == suite, ["low", "high"]].itertuples(
-                    index=False
-                ):
-                    ax.axvspan(low, high, color="0.88", linewidth=0, zorder=0)
-                if relative:
-                    ax.axhline(0.0, color=styles.get(RANDOM, METHODS[RANDOM]).color, linewidth=1.0)
-                for method, style in styles.items():
-                    for split in SPLITS:
-                        band = mine[(mine["method"] == method) & (mine["split"] == split)]
-                        band = _with_gaps(band.sort_values("param"))
-                        if band.empty:
-                            continue
-                        x = band["param"].to_numpy(dtype=float)
-                        line = draw_band(ax, x, band, style, label=style.label)
-                        if split == "ood":
-                            line.set_markerfacecolor(style.color)  # filled markers: ood tasks
-                        legend.setdefault(method, line)
-                steps = mine["env_steps"].max()
-                ax.set_title(panel_title(suite, mine, steps), fontsize=9)
-                ax.set_xlabel(task_parameter_label(suite))
-                ax.set_ylabel(_ylabel(suite, relative))
-            ordered = [m for m in styles if m in legend]
-            key = [
-                Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="white"),
-                Line2D([], [], color="0.3", linestyle="none", marker="o", markerfacecolor="0.3"),
-                Patch(color="0.88"),
-                Line2D([], [], color=METHODS[RANDOM].color, linewidth=1.0),
-            ]
-            legend_below(
-                fig,
-                [legend[m] for m in ordered],
-                [styles[m].label for m in ordered],
-                key=(
-                    key,
-                    ["meta-test tasks (open)", "ood tasks (filled)", "meta-train range", "Random (0)"],
-                ),
-            )
-            fig.suptitle(
-                "Out of distribution: final score minus the random policy's on the same task, against the "
-                "task parameter\n(mean over runs, 95 % Student-t band over runs)"
-            )
-        paths = save_figure(fig, out_dir, NAME, pdf=pdf)
+        paths = save_figure(draw(bands, ranges), out_dir, NAME, pdf=pdf)
     paths.append(write_csv(bands, out_dir, NAME, ["suite", "split", "method", "param"]))
     paths.append(write_csv(ranges, out_dir, "ood_train_ranges", ["suite", "low"]))
     return paths

@@ -132,7 +132,14 @@ def _figure(summary: pd.DataFrame, per_seed: pd.DataFrame):
             style = styles[method]
             if np.isfinite(row["ci_low"]):
                 ax.hlines(y, row["ci_low"], row["ci_high"], color=style.color, linewidth=3.0, alpha=0.6)
-            ax.plot(row["mean_difference"], y, marker=style.marker or "|", color="black", markersize=6)
+            ax.plot(
+                row["mean_difference"],
+                y,
+                marker=style.marker or "|",
+                color="black",
+                markerfacecolor="white",  # readable on a bar of any colour, dark ones too
+                markersize=6,
+            )
             seeds = per_seed[
                 (per_seed["suite"] == suite)
                 & (per_seed["split"] == split)

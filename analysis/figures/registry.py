@@ -104,8 +104,27 @@ FIGURES: tuple[Figure, ...] = (
                 "Out of distribution",
                 (
                     "Final score minus the random policy's on the same task (same seed, split and goal) "
-                    "against the task parameter, meta-test (open markers) and ood (filled) tasks; the "
-                    "meta-train range is shaded."
+                    "against the task parameter, meta-test (open markers) and ood (filled) tasks as "
+                    "separate lines; the meta-train range is shaded."
+                ),
+            ),
+        ),
+    ),
+    Figure(
+        "per_task",
+        "analysis.figures.per_task:make",
+        "scores",
+        (
+            Output(
+                "per_task",
+                "Per-task curves",
+                (
+                    "Score against the task parameter as training goes, for suites whose tasks have a "
+                    "scalar parameter (one column per suite, one row per method): up to four evaluation "
+                    "points per method, lighter = earlier, the final one with a 95 % Student-t band over "
+                    "runs; parameters binned as in the OOD figure, meta-test and ood tasks as separate "
+                    "lines, the meta-train range shaded, the random policy (mean of all its evaluations) "
+                    "as the grey reference."
                 ),
             ),
         ),
@@ -119,8 +138,10 @@ FIGURES: tuple[Figure, ...] = (
                 "per_class_success",
                 "Success per task class",
                 (
-                    "ML10/ML45 success rate per task class at the common final point, pooled over runs, "
-                    "with exact Clopper-Pearson intervals in the CSV."
+                    "ML10/ML45 success rate per task class at the common final point, pooled over runs; "
+                    "each panel's title names the classes it shows (the held-out test classes, and which "
+                    "training classes meta-train evaluated). The CSV adds Clopper-Pearson intervals on the "
+                    "pooled trials (binomial: they ignore the spread between runs)."
                 ),
             ),
         ),
@@ -169,7 +190,8 @@ FIGURES: tuple[Figure, ...] = (
                 (
                     "Median, IQM, mean and optimality gap of normalised final scores (0 = random, 1 = the"
                     " fixed upper reference) over the aggregated suites, 95 % small-sample-corrected "
-                    "stratified-bootstrap intervals."
+                    "stratified-bootstrap intervals (the optimality gap's clipped at 0, the least gap "
+                    "there is)."
                 ),
             ),
             Output(
@@ -177,7 +199,8 @@ FIGURES: tuple[Figure, ...] = (
                 "Probability of improvement",
                 (
                     "Fraction of paired (suite, seed) comparisons in which TrMRL beats the other method "
-                    "(ties 1/2), with exact Clopper-Pearson intervals."
+                    "(ties 1/2), with conservative Clopper-Pearson intervals (the comparisons come from "
+                    "several suites, so the count is not one binomial draw)."
                 ),
             ),
             Output(
@@ -185,7 +208,8 @@ FIGURES: tuple[Figure, ...] = (
                 "Performance profiles",
                 (
                     "Fraction of (run, suite) normalised final scores above each threshold (a step "
-                    "function), with exact Clopper-Pearson bands."
+                    "function), with conservative Clopper-Pearson bands (runs of several suites, so the "
+                    "count is not one binomial draw)."
                 ),
             ),
         ),

@@ -10,7 +10,7 @@ import pytest
 
 from analysis import references, report, stats, tables
 from analysis.figures import aggregates, ood, registry, sample_efficiency
-from analysis.style import FALLBACK_PALETTE, METHODS, method_styles
+from analysis.style import FALLBACK_PALETTE, METHODS, MIN_COLOR_DISTANCE, color_distance, method_styles
 from benchmark.errors import ResultsSchemaError
 
 REPS = 200
@@ -19,6 +19,7 @@ PLOTS = {
     "fast_adaptation": ["fast_adaptation"],
     "ood": ["ood"],
     "per_class": ["per_class_success"],
+    "per_task": ["per_task"],
     "paired": ["paired_differences"],
     "inference": ["auc"],
     "aggregates": ["aggregates", "probability_of_improvement", "performance_profiles"],
@@ -97,8 +98,8 @@ def test_an_unseen_method_appears_everywhere(built):
     assert "my_agent" in set(read(out, "probability_of_improvement")["method_y"])
     assert "my_agent" in (out / "report.md").read_text()
     style = method_styles(["trmrl", "my_agent"])["my_agent"]
-    assert style.label == "my_agent" and style.color == FALLBACK_PALETTE[0]
-    assert style.color not in {s.color for s in METHODS.values()}
+    assert style.label == "my_agent" and style.color in FALLBACK_PALETTE
+    assert all(color_distance(style.color, s.color) >= MIN_COLOR_DISTANCE for s in METHODS.values())
 
 
 def test_each_method_is_plotted_on_its_own_grid(built):

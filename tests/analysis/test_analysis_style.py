@@ -23,13 +23,52 @@ def test_unseen_methods_get_distinct_deterministic_colours():
     b = style.method_styles(["alpha", "random", "zeta", "trmrl"])
     assert a == b
     assert list(a) == ["trmrl", "alpha", "zeta", "random"]  # known first, unknown sorted, random last
-    assert a["alpha"].color == style.FALLBACK_PALETTE[0] and a["zeta"].color == style.FALLBACK_PALETTE[1]
     assert a["alpha"].label == "alpha"
+    assert a["alpha"].color != a["zeta"].color and a["alpha"].color in style.FALLBACK_PALETTE
     assert a["alpha"].marker != a["zeta"].marker and a["alpha"].marker not in {
         m.marker for m in style.METHODS.values()
     }
     many = style.method_styles([f"m{i:02d}" for i in range(25)])  # more methods than colours: no crash
     assert len(many) == 25
+
+
+def test_ciede2000_matches_the_published_test_pair():
+    """Sharma, Wu and Dalal (2005), table 1, pair 1."""
+    assert style.delta_e_2000((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485)) == pytest.approx(
+        2.0425, abs=1e-4
+    )
+    assert style.color_distance("#d62728", "#d62728") == 0.0
+
+
+@pytest.mark.parametrize("name", ["my_agent", "alpha", "zeta", "varibad", "trmrl-v2", "x", "rl2-big"])
+def test_an_unseen_method_is_coloured_far_from_every_registered_method(name):
+    """A new method must not look like trmrl-trial (or any registered method): its colour is at least
+    MIN_COLOR_DISTANCE (CIEDE2000) from each, its marker is none of theirs, and the choice depends on its
+    name only (not on which other methods share the table, barring a collision between unseen ones)."""
+    mine = style.method_styles([name, "trmrl", "rl2", "maml", "pearl", "trmrl-trial", "random"])[name]
+    for known in style.METHODS.values():
+        assert style.color_distance(mine.color, known.color) >= style.MIN_COLOR_DISTANCE, known.label
+        assert mine.marker != known.marker
+    assert style.method_styles([name])[name] == mine
+
+
+def test_every_fallback_colour_is_far_from_registered_ones_and_from_each_other():
+    palette = style.fallback_palette()
+    assert palette == style.FALLBACK_PALETTE
+    for i, colour in enumerate(palette):
+        for known in style.METHODS.values():
+            assert style.color_distance(colour, known.color) >= style.MIN_COLOR_DISTANCE, (colour, known)
+        for other in palette[i + 1 :]:
+            assert style.color_distance(colour, other) >= style.MIN_COLOR_DISTANCE, (colour, other)
+    # The old first fallback colour (orange) was this close to trmrl-trial's: the reported confusion.
+    assert style.color_distance("#ff7f0e", style.METHODS["trmrl-trial"].color) < style.MIN_COLOR_DISTANCE
+
+
+def test_registering_a_method_removes_nearby_fallback_colours(monkeypatch):
+    black = style.MethodStyle("Mine", "#000000", "v", "-")
+    monkeypatch.setitem(style.METHODS, "mine", black)
+    assert "#000000" not in style.fallback_palette()
+    assert style.method_styles(["mine", "new-one"])["new-one"].color != "#000000"
 
 
 def test_suite_order_and_grid():
