@@ -65,7 +65,7 @@ def _final_table(numbers: pd.DataFrame) -> list[str]:
                 # Clopper-Pearson interval over the pooled trials is the one shown.
                 exact = f"[{markdown.fmt(row['cp_low'], 1)}, {markdown.fmt(row['cp_high'], 1)}]"
                 trials = f"{int(row['successes'])}/{int(row['n_trials'])} trials"
-                cell = f"{markdown.fmt(row['mean'], 1)} (n={row['n_runs']}; {trials}, exact {exact})"
+                cell = f"{markdown.fmt(row['mean'], 1)} (n={row['n_runs']}; {trials}, pooled CP {exact})"
             else:
                 cell = (
                     f"{markdown.interval(row['mean'], row['ci_low'], row['ci_high'], 1)} (n={row['n_runs']})"
@@ -161,7 +161,7 @@ def _aggregate_tables(result: aggregates.Aggregates) -> list[str]:
             ]
             for r in poi.itertuples(index=False)
         ]
-        header = ["paired comparison", "probability of improvement [exact 95 %]", "wins of pairs"]
+        header = ["paired comparison", "probability of improvement [conservative 95 %]", "wins of pairs"]
         lines += markdown.table(header, rows) + [""]
     return lines
 
@@ -252,12 +252,12 @@ def make(
         "- **Final**: every run of a suite is compared at the suite's **common final point**, the last grid "
         "point all its runs reached.",
         "- **Intervals**: per-suite numbers and curves: 95 % Student-t interval over runs (seeds), none "
-        "from a single run; success rates in the final table with an exact Clopper-Pearson interval over "
+        "from a single run; success rates in the final table with a Clopper-Pearson interval over "
         "the pooled trials instead (it stays in [0, 100] but ignores between-seed spread; the CSV has "
         "both); paired differences: Student-t over paired seeds; "
         "aggregates: stratified bootstrap over runs x suites with a small-sample correction; probability "
-        "of improvement and performance profiles: exact Clopper-Pearson. Simulated coverage of these "
-        "intervals at n = 3, 5, 10 is in `analysis/README.md`.",
+        "of improvement and performance profiles: conservative Clopper-Pearson (the counts are not one "
+        "binomial draw). Simulated coverage of these intervals at n = 3, 5, 10 is in `analysis/README.md`.",
         "- **Normalisation** (aggregates only): fixed references per suite, 0 = the random policy, 1 = a "
         "documented upper reference (table below); suites without an upper reference and degenerate suites "
         "are left out, and the aggregates keep the largest block of methods x suites in which every method "

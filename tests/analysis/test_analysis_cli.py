@@ -77,7 +77,7 @@ def test_cli_writes_figures_and_report_without_importing_simulators(table_path, 
     assert "results.parquet" in report and "![Sample efficiency](sample_efficiency.png)" in report
     # Success rates show their exact interval, never a Student-t one that can leave [0, 100].
     success_rows = [line for line in report.splitlines() if line.startswith("| ml1-push: success")]
-    assert success_rows and "trials, exact [" in success_rows[0] and "[-" not in success_rows[0]
+    assert success_rows and "trials, pooled CP [" in success_rows[0] and "[-" not in success_rows[0]
 
 
 def assert_one_line_error(capsys, argv: list[str], *fragments: str) -> None:
