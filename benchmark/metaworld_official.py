@@ -572,6 +572,7 @@ class LoadedRun:
     settings: EvalSettings
     env_steps: int
     run_dir: Path
+    default_exploration_episodes: int  # the method's E on this suite, before the harness caps it at K - 1
 
 
 def load_run(checkpoint: Path, runtime: Runtime | None = None) -> LoadedRun:
@@ -603,11 +604,12 @@ def load_run(checkpoint: Path, runtime: Runtime | None = None) -> LoadedRun:
         EvalSettings(**evaluation),
         int(state["env_steps"]),
         run_dir,
+        int(factory.default_exploration_episodes(suite.name)),
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmark.metaworld_official --checkpoint RUN_DIR/checkpoint.pt``: print both counts."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main`."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmark.metaworld_official",
         description="A run's Meta-World success rates by our protocol and by metaworld.evaluation.evaluation",
@@ -618,23 +620,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, help="N evaluated tasks (default: the run's protocol)")
     parser.add_argument("--episodes", type=int, help="K episodes per trial (default: the run's protocol)")
     parser.add_argument(
-        "--exploration-episodes", type=int, help="E exploring episodes (default: the run's protocol)"
+        "--exploration-episodes",
+        type=int,
+        help="E exploring episodes (default: the run's, or the method's capped at K - 1 with --episodes)",
     )
     parser.add_argument(
         "--num-episodes", type=int, help="Meta-World's episodes per task name (default: trials per name x K)"
     )
     parser.add_argument("--horizon", type=int, help="shorter episodes in both (default: the suite's 500)")
     parser.add_argument("--seed", type=int, help="evaluation seed (default: the run's)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmark.metaworld_official --checkpoint RUN_DIR/checkpoint.pt``: print both counts."""
+    args = build_parser().parse_args(argv)
     try:
         run = load_run(args.checkpoint)
         if args.suite is not None and args.suite != run.suite.name:
             raise BenchmarkError(f"the checkpoint is a run on {run.suite.name}, not {args.suite}")
-        changes = {
-            "num_tasks": args.tasks,
-            "episodes": args.episodes,
-            "exploration_episodes": args.exploration_episodes,
-        }
+        exploration = args.exploration_episodes
+        if exploration is None and args.episodes is not None:
+            # the method's E for this K, capped as a run resolves it (benchmark.request)
+            exploration = max(0, min(run.default_exploration_episodes, args.episodes - 1))
+        changes = {"num_tasks": args.tasks, "episodes": args.episodes, "exploration_episodes": exploration}
         try:
             settings = dataclasses.replace(
                 run.settings, **{key: value for key, value in changes.items() if value is not None}

@@ -23,7 +23,7 @@ at least 20 cm from every reach goal (5 cm succeed), so those rows never succeed
 
 The test measures s_j with our own task env (on the same float32 observations the agent sees) and asserts
 the derived numbers, not the ones above. It builds only ML1 (cached after the first build), so it carries
-no ``metaworld`` marker: the default ``make test`` runs it (a few seconds).
+no ``metaworld`` marker: the default ``make test`` runs it (seconds per case; the file about 20 s).
 """
 
 from __future__ import annotations
@@ -40,13 +40,14 @@ from metaworld.policies import SawyerReachV3Policy
 from benchmark import registry
 from benchmark.agent import Transition, TrialPlan
 from benchmark.config import config_to_dict
-from benchmark.metaworld_official import compare, config_from_dict, main
+from benchmark.metaworld_official import build_parser, compare, config_from_dict, main
 from benchmark.protocol import EvalSettings
 from benchmark.request import resolve_run
 from benchmark.run import execute_run
 from benchmark.suites import META_TEST, make_suite
 from benchmark.tasks import evaluation_tasks
 from benchmark.trial import TrialLayout
+from tests.help_text import help_problems
 
 HORIZON = 60
 TASKS, EPISODES = 4, 2
@@ -187,3 +188,8 @@ def test_the_cli_prints_both_counts_for_a_runs_checkpoint(tmp_path, capsys):
     assert "| reach-v3 | 2 | 0 / 4 |" in out and "Meta-World: rate" in out
     assert main(["--checkpoint", str(outcome.run_dir), "--suite", "ml1-push"]) == 2
     assert "a run on ml1-reach" in capsys.readouterr().err
+
+
+def test_every_option_has_help_with_its_default():
+    parser = build_parser()
+    assert help_problems(parser, parser.format_help()) == []
