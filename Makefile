@@ -24,8 +24,10 @@ install-tracking: $(BIN)/python
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The default tests on TEST_WORKERS processes (pytest-xdist; the 2 cores of CI); TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= 2
 test:
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS),)
 
 test-slow:
 	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider
