@@ -126,6 +126,8 @@ def compute(df: tables.Table) -> pd.DataFrame:
     trials = ood.apply_bins(trials, ood.bin_edges(learned if not learned.empty else final))
     bins = ["split", "param", "param_low", "param_high"]
     learners = trials.merge(_points(trials), on=["suite", "method", "env_steps"], how="inner")
+    if learners.empty:  # only the random policy: nothing learns, no curve to draw
+        return pd.DataFrame(columns=COLUMNS)
     per_run = learners.groupby(
         [*tables.RUN_KEYS, "evaluation", "env_steps", *bins], sort=True, observed=True
     ).agg(score=("value", "mean"), n_tasks=("value", "size"))

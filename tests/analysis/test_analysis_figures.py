@@ -289,3 +289,11 @@ def test_a_method_run_on_fewer_suites_is_left_out_of_the_aggregates_not_shrinkin
     )
     status = result.tables["normalization"].set_index("suite")
     assert status["aggregated"].all()
+
+
+def test_a_table_of_the_random_policy_alone_draws_every_figure(synthetic_table, tmp_path):
+    """A new user's first table is often random's alone: every builder must cope (placeholders where a
+    figure needs a learner)."""
+    df = synthetic_table[synthetic_table["method"] == "random"].reset_index(drop=True)
+    written = build_all(df, tmp_path, pdf=False)
+    assert (tmp_path / "per_task.png") in written and read(tmp_path, "per_task").empty
