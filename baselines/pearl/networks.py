@@ -18,6 +18,8 @@ from stable_baselines3.common.distributions import SquashedDiagGaussianDistribut
 from stable_baselines3.common.torch_layers import create_mlp
 from torch import nn
 
+from agents.common.device import to_device
+
 LOG_STD_MIN = -20.0
 """lower clamp of the policy's log-std (oyster ``rlkit/torch/sac/policies.py`` ``LOG_SIG_MIN``)"""
 LOG_STD_MAX = 2.0
@@ -58,7 +60,8 @@ def standard_normal(
     """N(0, 1) noise drawn on ``generator``'s device (PEARL's generators are CPU ones) and moved to
     ``device``: a seed gives the same draws on the CPU and on a GPU, whose own generators give another
     stream."""
-    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
+    noise = torch.randn(shape, generator=generator, device=generator.device, dtype=dtype)
+    return to_device(noise, device)  # without a host sync
 
 
 class TanhGaussianPolicy(nn.Module):

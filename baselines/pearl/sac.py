@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from stable_baselines3.common.utils import polyak_update
 from torch import nn
 
 from baselines.pearl.config import PEARLConfig
@@ -79,11 +78,16 @@ class PEARLLearner(nn.Module):
         self.vf = oyster_mlp(obs_dim + z, 1, hidden)
         self.target_vf = copy.deepcopy(self.vf)
         self.target_vf.requires_grad_(False)
-        self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.policy_lr)
-        self.qf1_optimizer = torch.optim.Adam(self.qf1.parameters(), lr=config.qf_lr)
-        self.qf2_optimizer = torch.optim.Adam(self.qf2.parameters(), lr=config.qf_lr)
-        self.vf_optimizer = torch.optim.Adam(self.vf.parameters(), lr=config.vf_lr)
-        self.context_optimizer = torch.optim.Adam(self.encoder.parameters(), lr=config.context_lr)
+        # foreach: one call per step for all of a network's tensors instead of a Python loop over them; on the
+        # CPU it computes exactly what the per-tensor loop does (fused=True does not: its CPU kernel rounds
+        # differently), and on a GPU it is torch's default anyway.
+        self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.policy_lr, foreach=True)
+        self.qf1_optimizer = torch.optim.Adam(self.qf1.parameters(), lr=config.qf_lr, foreach=True)
+        self.qf2_optimizer = torch.optim.Adam(self.qf2.parameters(), lr=config.qf_lr, foreach=True)
+        self.vf_optimizer = torch.optim.Adam(self.vf.parameters(), lr=config.vf_lr, foreach=True)
+        self.context_optimizer = torch.optim.Adam(
+            self.encoder.parameters(), lr=config.context_lr, foreach=True
+        )
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {
@@ -95,15 +99,25 @@ class PEARLLearner(nn.Module):
         }
 
     def soft_update_target(self) -> None:
-        """``target <- tau * vf + (1 - tau) * target`` (oyster ``_update_target_network``)."""
-        polyak_update(self.vf.parameters(), self.target_vf.parameters(), self.config.soft_target_tau)
+        """``target <- tau * vf + (1 - tau) * target`` (oyster ``_update_target_network``).
+
+        SB3's ``polyak_update`` as two foreach calls (``target *= 1 - tau``, then ``target += tau * vf``):
+        the same arithmetic in the same order, without a Python loop over the tensors.
+        """
+        tau = self.config.soft_target_tau
+        with torch.no_grad():
+            targets = [p.data for p in self.target_vf.parameters()]
+            torch._foreach_mul_(targets, 1 - tau)
+            torch._foreach_add_(targets, [p.data for p in self.vf.parameters()], alpha=tau)
 
     def _min_q(self, obs: torch.Tensor, action: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         x = torch.cat([obs, action, z], dim=-1)
         return torch.min(self.qf1(x), self.qf2(x))
 
-    def update(self, batch: TrainingBatch, generator: torch.Generator) -> dict[str, float]:
-        """One gradient step on every network; returns the losses (floats) for logging."""
+    def update(self, batch: TrainingBatch, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """One gradient step on every network; returns the losses for logging as detached 0-d tensors on
+        the networks' device (reading them is a host sync: :func:`to_floats` once per iteration, not per
+        step)."""
         cfg = self.config
         num_tasks, rl_batch = batch.obs.shape[:2]
 
@@ -153,11 +167,19 @@ class PEARLLearner(nn.Module):
         self.policy_optimizer.zero_grad()
         policy_loss.backward()
         self.policy_optimizer.step()
-        return {
-            "qf_loss": qf_loss.item(),
-            "vf_loss": vf_loss.item(),
-            "policy_loss": policy_loss.item(),
-            "kl": kl.item(),
-            "z_variance": variance.mean().item(),
-            "log_pi": log_pi.mean().item(),
-        }
+        with torch.no_grad():
+            return {
+                "qf_loss": qf_loss.detach(),
+                "vf_loss": vf_loss.detach(),
+                "policy_loss": policy_loss.detach(),
+                "kl": kl.detach(),
+                "z_variance": variance.mean(),
+                "log_pi": log_pi.mean(),
+            }
+
+
+def to_floats(stats: dict[str, torch.Tensor]) -> dict[str, float]:
+    """0-d tensors -> floats with one device-to-host copy (the values ``.item()`` would give one by one)."""
+    if not stats:
+        return {}
+    return dict(zip(stats, torch.stack([v.float() for v in stats.values()]).tolist(), strict=True))
