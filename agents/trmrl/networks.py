@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from agents.common.gaussian import GaussianMLPHead
@@ -44,6 +45,14 @@ class EncoderLayerNoLN(nn.Module):
 
     Parameter names follow ``nn.TransformerEncoderLayer`` (``self_attn.in_proj_weight``,
     ``self_attn.out_proj``, ``linear1``, ``linear2``) so that the T-Fixup scaling reads as in the original.
+
+    The attention is ``nn.MultiheadAttention``'s computation written out (the module only holds the
+    parameters): the same in- and out-projections on the same sequence-first layout and the same fused
+    ``scaled_dot_product_attention`` kernel, without the module's copy of the projections, its float
+    masks (the causal layers pass ``is_causal``, the last layer a boolean key mask) and its reshapes. The
+    outputs and every gradient are bit-identical to the module's on the CPU
+    (``tests/unit/test_trmrl_networks.py`` checks it); the layout matters: projecting batch-first would sum
+    the weight gradients over the rows in another order and change them in the last bits.
     """
 
     def __init__(self, d_model: int, n_heads: int, dim_ff: int) -> None:
@@ -52,10 +61,44 @@ class EncoderLayerNoLN(nn.Module):
         self.linear1 = nn.Linear(d_model, dim_ff)
         self.linear2 = nn.Linear(dim_ff, d_model)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`(B, L, d_model)` -> `(B, L, d_model)` under the additive attention ``mask``."""
-        attended, _ = self.self_attn(x, x, x, attn_mask=mask, need_weights=False)
-        x = x + attended
+    def _heads(self, proj: torch.Tensor, parts: int) -> tuple[torch.Tensor, ...]:
+        """`(L, B, parts * d)` sequence-first projections -> ``parts`` views `(B, heads, L, d / heads)`."""
+        length, batch, _ = proj.shape
+        heads = self.self_attn.num_heads
+        split = proj.view(length, batch, parts, heads, self.self_attn.head_dim)
+        return tuple(split.permute(2, 1, 3, 0, 4).unbind(0))
+
+    def _out(self, attended: torch.Tensor) -> torch.Tensor:
+        """`(B, heads, L, d / heads)` -> the output projection, batch-first `(B, L, d)`."""
+        batch, _, length, _ = attended.shape
+        flat = attended.permute(2, 0, 1, 3).reshape(length * batch, self.self_attn.embed_dim)
+        out_proj = self.self_attn.out_proj
+        return F.linear(flat, out_proj.weight, out_proj.bias).view(length, batch, -1).transpose(0, 1)
+
+    def attend(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Self-attention of `(B, L, d)` under the additive ``mask``, causal if ``None``."""
+        attn = self.self_attn
+        q, k, v = self._heads(F.linear(x.transpose(0, 1), attn.in_proj_weight, attn.in_proj_bias), 3)
+        if mask is None:
+            attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self._out(attended)
+
+    def attend_query(self, query: torch.Tensor, x: torch.Tensor, ignore: torch.Tensor) -> torch.Tensor:
+        """Attention of `(B, 1, d)` queries over `(B, L, d)` keys, without the keys where ``ignore``."""
+        attn = self.self_attn
+        d = attn.embed_dim
+        w_q, w_kv = attn.in_proj_weight.split([d, 2 * d])
+        b_q, b_kv = attn.in_proj_bias.split([d, 2 * d])
+        (q,) = self._heads(F.linear(query.transpose(0, 1), w_q, b_q), 1)
+        k, v = self._heads(F.linear(x.transpose(0, 1), w_kv, b_kv), 2)
+        keep = ~ignore[:, None, None, :]  # `(B, 1, 1, L)`: every head, the one query
+        return self._out(F.scaled_dot_product_attention(q, k, v, attn_mask=keep))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`(B, L, d_model)` -> `(B, L, d_model)` under the additive ``mask`` (causal if ``None``)."""
+        x = x + self.attend(x, mask)
         return x + self.linear2(torch.relu(self.linear1(x)))
 
     def forward_query(self, query: torch.Tensor, x: torch.Tensor, ignore: torch.Tensor) -> torch.Tensor:
@@ -64,8 +107,7 @@ class EncoderLayerNoLN(nn.Module):
         With ``ignore`` (`(B, L)`, True for keys after the query's position) this equals row ``index`` of
         :meth:`forward` under the causal mask; it saves the other rows' work in the last layer.
         """
-        attended, _ = self.self_attn(query, x, x, key_padding_mask=ignore, need_weights=False)
-        query = query + attended
+        query = query + self.attend_query(query, x, ignore)
         return query + self.linear2(torch.relu(self.linear1(query)))
 
 
@@ -104,7 +146,6 @@ class TransformerPolicy(nn.Module):
         template = EncoderLayerNoLN(d_model, n_heads, dim_ff)
         self.layers = nn.ModuleList(copy.deepcopy(template) for _ in range(n_layers))
         self.register_buffer("positional_encoding", sinusoidal_encoding(wm_size, d_model), persistent=False)
-        self.register_buffer("mask", causal_mask(wm_size), persistent=False)
         init_transformer(self.embedding, self.layers, d_model, n_layers, tfixup)
         self.head = GaussianMLPHead(
             d_model, act_dim, hidden_sizes, init_std, min_std, output_gain, learn_std=True
@@ -124,7 +165,7 @@ class TransformerPolicy(nn.Module):
         *inner, last = self.layers
         assert isinstance(last, EncoderLayerNoLN)
         for layer in inner:
-            x = layer(x, self.mask)
+            x = layer(x)  # causal
         # Only the latest slot feeds the head, and the mask is causal: the last layer needs just that row.
         # Positions are made on the inputs' device: a CPU arange against CUDA tensors fails on a GPU.
         query = x[torch.arange(x.shape[0], device=x.device), index].unsqueeze(1)
@@ -135,7 +176,7 @@ class TransformerPolicy(nn.Module):
         """`(B, wm_size, d_model)` outputs at every position (the original's full computation)."""
         x = self.embedding(windows) + self.positional_encoding
         for layer in self.layers:
-            x = layer(x, self.mask)
+            x = layer(x)  # causal
         return x
 
     def forward(self, windows: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
