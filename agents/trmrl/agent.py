@@ -67,7 +67,8 @@ class TrMRLAgent(AgentBase):
         spec: the suite's shapes and bounds.
         seed: seeds the initialisation, the action noise and the minibatch shuffles.
         runtime: the device the networks live on (noise is drawn on the CPU, so a seed gives the same
-            actions on every device up to float error).
+            actions on every device up to float error), and the precision of the PPO update (bf16: its
+            forward passes and losses under bfloat16 autocast; acting stays float32).
 
     Attributes:
         memory: the working memory of the trials in progress, one window per row
@@ -77,6 +78,7 @@ class TrMRLAgent(AgentBase):
     """
 
     Config: ClassVar[type] = TrMRLConfig
+    precisions: ClassVar[tuple[str, ...]] = ("fp32", "bf16")
 
     def __init__(self, config: TrMRLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
         self.config = config
@@ -140,6 +142,7 @@ class TrMRLAgent(AgentBase):
             gae_lambda=config.gae_lambda,
             minibatch_size=config.minibatch_size,
             opt_epochs=config.opt_epochs,
+            autocast=self.runtime.autocast,
         )
         self._action_generator = torch.Generator().manual_seed(seed)  # training noise only
         self._eval_generator = torch.Generator().manual_seed(seed)  # reseeded by every begin_trial

@@ -180,8 +180,9 @@ class TransformerPolicy(nn.Module):
         return x
 
     def forward(self, windows: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(B, act_dim)` action means and the `(1,)` log-std."""
-        return self.head(self.memory(windows, index))
+        """`(B, act_dim)` action means and the `(act_dim,)` log-std, float32 (also under autocast)."""
+        mean, log_std = self.head(self.memory(windows, index))
+        return mean.float(), log_std
 
 
 def init_transformer(
@@ -243,7 +244,7 @@ class ValueFunction(nn.Module):
         base = self.base[0]
         features = base.memory(windows, index) if base is not None else tokens
         mean, log_std = self.head(features)
-        return mean.squeeze(-1), log_std
+        return mean.squeeze(-1).float(), log_std  # float32, also under autocast
 
 
 class WorkingMemory:

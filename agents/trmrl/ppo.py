@@ -13,8 +13,11 @@ Per training iteration (one meta-batch of trials):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,6 +88,8 @@ class PPOUpdate:
         policy_lr, value_lr, weight_decay: AdamW settings.
         policy_schedule, value_schedule: ``step -> multiplier`` of the base rate, or ``None``.
         clip_range, discount, gae_lambda, minibatch_size, opt_epochs: PPO settings.
+        autocast: the context of the update's forward passes and losses (``Runtime.autocast``: bfloat16
+            autocast under ``--precision bf16``); backward passes and optimiser steps run outside it.
     """
 
     def __init__(
@@ -102,8 +107,10 @@ class PPOUpdate:
         gae_lambda: float,
         minibatch_size: int,
         opt_epochs: int,
+        autocast: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
     ) -> None:
         self.policy = policy
+        self.autocast = autocast
         self.value = value
         # foreach: one call per step for all tensors instead of a Python loop over them; on the CPU it
         # computes exactly what the per-tensor loop does, and on a GPU it is torch's default anyway.
@@ -125,7 +132,7 @@ class PPOUpdate:
         self.value_steps = 0
 
     def __call__(self, batch: Batch, rng: np.random.Generator) -> dict[str, float]:
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             values, _ = self.value(batch.tokens, batch.windows, batch.index)
             mean, log_std = self.policy(batch.windows, batch.index)
             old_log_prob = diag_gaussian_log_prob(batch.actions, mean, log_std)
@@ -145,9 +152,10 @@ class PPOUpdate:
         for ids in self._minibatches(len(batch), rng, device):
             self._set_lr(self.policy_optimizer, self.policy_lr, self.policy_schedule, self.policy_steps)
             self.policy_optimizer.zero_grad()
-            mean, log_std = self.policy(batch.windows[ids], batch.index[ids])
-            log_prob = diag_gaussian_log_prob(batch.actions[ids], mean, log_std)
-            loss = ppo_clip_loss(log_prob, old_log_prob[ids], advantages[ids], self.clip_range)
+            with self.autocast():
+                mean, log_std = self.policy(batch.windows[ids], batch.index[ids])
+                log_prob = diag_gaussian_log_prob(batch.actions[ids], mean, log_std)
+                loss = ppo_clip_loss(log_prob, old_log_prob[ids], advantages[ids], self.clip_range)
             loss.backward()
             self.policy_optimizer.step()
             self.policy_steps += 1
@@ -157,8 +165,9 @@ class PPOUpdate:
         for ids in self._minibatches(len(batch), rng, device):
             self._set_lr(self.value_optimizer, self.value_lr, self.value_schedule, self.value_steps)
             self.value_optimizer.zero_grad()
-            v_mean, v_log_std = self.value(batch.tokens[ids], batch.windows[ids], batch.index[ids])
-            loss = gaussian_nll_loss(v_mean, v_log_std, returns[ids])
+            with self.autocast():
+                v_mean, v_log_std = self.value(batch.tokens[ids], batch.windows[ids], batch.index[ids])
+                loss = gaussian_nll_loss(v_mean, v_log_std, returns[ids])
             loss.backward()
             self.value_optimizer.step()
             self.value_steps += 1

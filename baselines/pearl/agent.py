@@ -84,10 +84,12 @@ class PEARLAgent(AgentBase):
         config: see :class:`PEARLConfig`; per-suite defaults from :meth:`default_config`.
         spec: the suite's shapes, horizon and action bounds.
         seed: fixes initialisation, training noise, the training tasks and every minibatch.
-        runtime: where to compute (default: CPU, 1 thread).
+        runtime: where to compute (default: CPU, 1 thread) and the precision of the updates (bf16: the
+            gradient steps' forward passes and losses under bfloat16 autocast; acting stays float32).
     """
 
     Config: ClassVar[type] = PEARLConfig
+    precisions: ClassVar[tuple[str, ...]] = ("fp32", "bf16")
 
     def __init__(self, config: PEARLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
         self.config = config
@@ -101,7 +103,7 @@ class PEARLAgent(AgentBase):
             raise ValueError("PEARL's tanh policy needs a bounded action space")
         with torch.random.fork_rng(devices=[]):  # the CPU's generator only; the GPUs' are not touched
             torch.random.default_generator.manual_seed(seed)
-            self.learner = PEARLLearner(config, spec.obs_dim, spec.act_dim).to(self.device)
+            self.learner = PEARLLearner(config, spec.obs_dim, spec.act_dim, self.runtime).to(self.device)
         # Training streams: torch noise (z, actions) and numpy draws (tasks, minibatches). The torch noise is
         # drawn on CPU generators and moved (networks.standard_normal): the same stream on every device.
         self._generator = torch.Generator().manual_seed(seed)

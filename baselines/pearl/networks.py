@@ -86,9 +86,9 @@ class TanhGaussianPolicy(nn.Module):
         self.distribution = SquashedDiagGaussianDistribution(action_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pre-tanh mean and clamped log-std, each `(batch, action_dim)`."""
+        """Pre-tanh mean and clamped log-std, each `(batch, action_dim)`, float32 (also under autocast)."""
         h = self.trunk(x)
-        return self.mean(h), self.log_std(h).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        return self.mean(h).float(), self.log_std(h).float().clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def sample(
         self, x: torch.Tensor, generator: torch.Generator
