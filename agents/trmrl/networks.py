@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,6 +39,20 @@ def sinusoidal_encoding(length: int, d_model: int) -> torch.Tensor:
 def causal_mask(length: int) -> torch.Tensor:
     """Additive `(length, length)` mask: 0 where key ``j <= i`` (query), ``-inf`` above the diagonal."""
     return torch.triu(torch.full((length, length), float("-inf")), diagonal=1)
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **options: Any) -> torch.Tensor:
+    """``F.scaled_dot_product_attention``; under a CPU autocast (``--precision bf16``) in float32.
+
+    At TrMRL's shapes (5 keys, 8 dimensions per head) the CPU's bfloat16 attention kernel takes twice the
+    float32 kernel's time (measured with ``python -m agents.trmrl.bench``), while the matrix products around
+    it gain 2-4x from bfloat16: so the projections run in bfloat16 and the attention in float32. Without
+    autocast (fp32) this is the plain call; a GPU's autocast keeps its bfloat16 kernel.
+    """
+    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), **options)
+    return F.scaled_dot_product_attention(q, k, v, **options)
 
 
 class EncoderLayerNoLN(nn.Module):
@@ -80,9 +95,9 @@ class EncoderLayerNoLN(nn.Module):
         attn = self.self_attn
         q, k, v = self._heads(F.linear(x.transpose(0, 1), attn.in_proj_weight, attn.in_proj_bias), 3)
         if mask is None:
-            attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            attended = _attention(q, k, v, is_causal=True)
         else:
-            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            attended = _attention(q, k, v, attn_mask=mask)
         return self._out(attended)
 
     def attend_query(self, query: torch.Tensor, x: torch.Tensor, ignore: torch.Tensor) -> torch.Tensor:
@@ -94,7 +109,7 @@ class EncoderLayerNoLN(nn.Module):
         (q,) = self._heads(F.linear(query.transpose(0, 1), w_q, b_q), 1)
         k, v = self._heads(F.linear(x.transpose(0, 1), w_kv, b_kv), 2)
         keep = ~ignore[:, None, None, :]  # `(B, 1, 1, L)`: every head, the one query
-        return self._out(F.scaled_dot_product_attention(q, k, v, attn_mask=keep))
+        return self._out(_attention(q, k, v, attn_mask=keep))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """`(B, L, d_model)` -> `(B, L, d_model)` under the additive ``mask`` (causal if ``None``)."""

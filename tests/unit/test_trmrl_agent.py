@@ -54,11 +54,20 @@ def test_meta_train_takes_every_env_from_the_context_and_yields_per_iteration():
     assert agent.last_stats["policy_lr"] < TINY.policy_lr  # the decay is running
 
 
-def test_bf16_autocasts_the_ppo_update_and_not_acting():
-    """Under precision bf16 the update's linear layers compute in bfloat16 and its statistics stay close to
-    float32's; the rollouts (acting) compute in float32, so both agents collect the same first batch."""
+def test_bf16_autocasts_the_ppo_update_and_not_acting(monkeypatch):
+    """Under precision bf16 the update's linear layers compute in bfloat16 (the attention kernel in float32,
+    on the CPU) and its statistics stay close to float32's; the rollouts (acting) compute in float32, so
+    both agents collect the same first batch."""
     suite, spec = reveal(horizon=4)
     dtypes: list[torch.dtype] = []
+    attention_dtypes: list[torch.dtype] = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def recording_sdpa(q, k, v, **options):
+        attention_dtypes.append(q.dtype)
+        return sdpa(q, k, v, **options)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording_sdpa)
     agents = {p: TrMRLAgent(TINY, spec, seed=0, runtime=Runtime(precision=p)) for p in ("fp32", "bf16")}
     for module in agents["bf16"].policy.modules():
         if isinstance(module, torch.nn.Linear):
@@ -74,6 +83,7 @@ def test_bf16_autocasts_the_ppo_update_and_not_acting():
         stats[precision] = agent.learner(batches[precision], np.random.default_rng(0))
     assert torch.equal(batches["fp32"].windows, batches["bf16"].windows)
     assert dtypes and set(dtypes) == {torch.bfloat16}
+    assert attention_dtypes and set(attention_dtypes) == {torch.float32}
     assert stats["bf16"] != stats["fp32"]
     for name, value in stats["bf16"].items():
         assert value == pytest.approx(stats["fp32"][name], rel=0.1, abs=1e-2), name
