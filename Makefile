@@ -67,6 +67,7 @@ claims:
 bench:
 	$(BIN)/python -m benchmark.bench $(if $(QUICK),--quick,)
 	$(BIN)/python -m agents.trmrl.bench $(if $(QUICK),--quick,)
+	$(BIN)/python -m baselines.pearl.bench $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf results/runs results/*.parquet $(FIGURES_OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -32,7 +32,8 @@ meta-training it may learn an opaque task id (an index into the meta_train split
 buffers), never the task's parameter.
 
 Construction: ``AgentClass(config, spec, seed, runtime)``; :class:`Runtime` says where to compute (device,
-threads). It is recorded in the run's manifest but not hashed into the run id.
+threads) and at what precision. It is recorded in the run's manifest; of it only a precision other than fp32
+is part of the run id (through the run's spec), since only that changes the results beyond float error.
 
 Invariants every agent keeps (``tests/contract`` checks them over the whole registry): the same seed gives
 the same rows; ``begin_trial`` forgets everything of earlier trials; evaluating never changes training
@@ -42,7 +43,9 @@ the same rows; ``begin_trial`` forgets everything of earlier trials; evaluating 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -56,6 +59,16 @@ from benchmark.tasks import TaskSampler
 from benchmark.trial import StepCounter, TrialBatch, TrialEnv, TrialLayout, make_trial_env
 from benchmark.workers import EnvWorkerPool, RemoteTrialEnv, WorkerTrialBatch, start_method
 
+PRECISIONS = ("fp32", "bf16")
+"""what ``--precision`` takes; fp32 is the default and the only one every method supports"""
+
+
+def check_precision(precision: str) -> None:
+    from benchmark.errors import BenchmarkError
+
+    if precision not in PRECISIONS:
+        raise BenchmarkError(f"unknown precision {precision!r}; use {' or '.join(PRECISIONS)}")
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -65,13 +78,18 @@ class Runtime:
     Attributes:
         device: a torch device string, already resolved (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
         threads: torch intra-op threads of the run's process.
+        precision: ``"fp32"``, or ``"bf16"``: the agent computes its updates' forward passes and losses
+            under bfloat16 autocast (:meth:`autocast`). Unlike the device, it changes the results, so it is
+            also a field of the run's spec (part of the run id when not fp32); the harness copies it from
+            there (:func:`benchmark.run.execute_run`).
     """
 
     device: str = "cpu"
     threads: int = 1
+    precision: str = "fp32"
 
     @classmethod
-    def resolve(cls, device: str = "auto", threads: int = 1) -> Runtime:
+    def resolve(cls, device: str = "auto", threads: int = 1, precision: str = "fp32") -> Runtime:
         """``auto`` picks CUDA where torch sees a GPU, else the CPU; ``cuda`` without a GPU fails."""
         import torch
 
@@ -85,7 +103,18 @@ class Runtime:
             raise BenchmarkError(f"unknown device {device!r}; use auto, cpu or cuda[:N]")
         if threads < 1:
             raise BenchmarkError(f"threads must be >= 1, got {threads}")
-        return cls(device=device, threads=threads)
+        check_precision(precision)
+        return cls(device=device, threads=threads, precision=precision)
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """Where an agent computes its update's forward passes and losses: ``torch.autocast`` to bfloat16
+        on this device type under ``bf16`` (matrix products in bfloat16, accumulated in float32), nothing
+        under ``fp32``. Backward passes and optimiser steps stay outside it, and acting never enters it."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast(device_type=self.torch_device().type, dtype=torch.bfloat16)
 
     def torch_device(self) -> Any:
         import torch
@@ -457,6 +486,9 @@ class AgentBase:
 
     last_stats: Mapping[str, float] = MappingProxyType({})
     """losses, rates, timings of the latest iteration; assign a new dict after each (read after each yield)"""
+
+    precisions: ClassVar[tuple[str, ...]] = ("fp32",)
+    """the ``Runtime.precision`` values the agent honours; a run asking for another is refused"""
 
     @classmethod
     def validate_config(cls, config: Any, suite: str) -> None:

@@ -213,12 +213,20 @@ def _add_set_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_runtime_and_eval_options(parser: argparse.ArgumentParser) -> None:
+    from benchmark.agent import PRECISIONS
     from benchmark.run import DEFAULT_CHECKPOINT_MINUTES
 
     parser.add_argument(
         "--device",
         default="auto",
         help="auto | cpu | cuda[:N] (default auto: CUDA where available); recorded, not part of the run id",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=PRECISIONS[0],
+        help="fp32 (default) | bf16: bfloat16 autocast in the forward passes and losses of the agent's "
+        "updates (PEARL, TrMRL; other methods refuse it), not in acting; part of the run id when not fp32",
     )
     parser.add_argument(
         "--eval-tasks", type=_positive_int, help="N, trials per split at each evaluation (default: profile's)"
@@ -279,6 +287,7 @@ def _request_options(args: argparse.Namespace) -> dict[str, Any]:
         "eval_tasks": args.eval_tasks,
         "eval_episodes": args.eval_episodes,
         "exploration_episodes": args.exploration_episodes,
+        "precision": args.precision,
     }
 
 

@@ -12,16 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark import registry
+from benchmark.agent import PRECISIONS, check_precision
 from benchmark.config import config_to_dict, resolve_config
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import get_profile
 from benchmark.protocol import EvalSettings
 from benchmark.suites import SUITES, check_suite_name
 
+DEFAULT_PRECISION = PRECISIONS[0]
+
 
 @dataclass(frozen=True)
 class RunSpec:
-    """A fully resolved run; its JSON form is hashed into :attr:`run_id`."""
+    """A fully resolved run; its JSON form is hashed into :attr:`run_id`.
+
+    ``precision`` (``--precision``) appears in that JSON only when it is not the default fp32: every run id
+    made before the field existed stays what it was, and a bf16 run gets its own.
+    """
 
     method: str
     suite: str
@@ -31,9 +38,13 @@ class RunSpec:
     eval_grid: tuple[int, ...]
     eval: EvalSettings
     agent_config: dict[str, Any] = field(hash=False)
+    precision: str = DEFAULT_PRECISION
 
     def to_json(self) -> dict[str, Any]:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        data = json.loads(json.dumps(dataclasses.asdict(self)))
+        if data["precision"] == DEFAULT_PRECISION:
+            del data["precision"]
+        return data
 
     @property
     def run_id(self) -> str:
@@ -49,7 +60,8 @@ class RunRequest:
 
     ``budget_env_steps``, ``eval_tasks`` (N) and ``eval_episodes`` (K) default to the profile's;
     ``exploration_episodes`` (E) to the method's ``default_exploration_episodes(suite)`` capped at K - 1;
-    ``overrides`` are ``key=value`` config fields (``--set``), applied after a variant's own.
+    ``overrides`` are ``key=value`` config fields (``--set``), applied after a variant's own;
+    ``precision`` is fp32 or bf16 (the method must list it in its ``precisions``).
     """
 
     method: str
@@ -61,6 +73,7 @@ class RunRequest:
     eval_tasks: int | None = None
     eval_episodes: int | None = None
     exploration_episodes: int | None = None
+    precision: str = DEFAULT_PRECISION
 
     def resolve(self) -> tuple[RunSpec, Any]:
         """The resolved :class:`RunSpec` and config object.
@@ -84,6 +97,12 @@ class RunRequest:
             suite_budget = dataclasses.replace(suite_budget, env_steps=self.budget_env_steps)
         config, _ = resolve_config(method, suite, resolved_profile.method_configs, list(self.overrides))
         agent_class = registry.load_method(method)
+        check_precision(self.precision)
+        supported = getattr(agent_class, "precisions", (DEFAULT_PRECISION,))
+        if self.precision not in supported:
+            raise BenchmarkError(
+                f"{method} does not support precision {self.precision} (it supports {', '.join(supported)})"
+            )
         try:
             settings = _resolve_eval(suite_budget.eval, agent_class, suite, self)
         except ValueError as exc:
@@ -98,6 +117,7 @@ class RunRequest:
             eval_grid=suite_budget.eval_grid(),
             eval=suite_budget.eval,
             agent_config=config_to_dict(config),
+            precision=self.precision,
         )
         return spec, config
 

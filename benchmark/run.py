@@ -5,7 +5,8 @@ Data flow: build the seeded suite, construct the agent from the registry, drive 
 grid point is crossed, append the rows to ``metrics.csv`` (and every step's reward to ``traces.csv`` at the
 recorded points), and keep ``manifest.json`` and ``checkpoint.pt`` up to date. ``run_id`` derives from the
 resolved configuration, so a finished run is skipped on re-run; the :class:`~benchmark.agent.Runtime`
-(device, threads) is recorded in the manifest but not hashed.
+(device, threads) is recorded in the manifest but not hashed; its precision comes from the spec, where a
+precision other than fp32 is hashed.
 """
 
 from __future__ import annotations
@@ -141,7 +142,9 @@ def execute_run(
         env_workers: subprocesses stepping each training batch's environments in parallel; the results
             are the single-process ones bit for bit, so it is recorded but not hashed.
     """
-    runtime = runtime or Runtime()
+    # The precision belongs to the spec (it changes the results, and a bf16 run has its own id); the agent
+    # reads it from its runtime.
+    runtime = dataclasses.replace(runtime or Runtime(), precision=spec.precision)
     if checkpoint_minutes < 0:
         raise BenchmarkError(f"checkpoint interval must be >= 0 minutes, got {checkpoint_minutes}")
     if env_workers < 1:

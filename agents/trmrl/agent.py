@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 
+from agents.common.device import to_device
 from agents.common.schedules import StepDecay
 from agents.trmrl.config import TrMRLConfig
 from agents.trmrl.networks import TransformerPolicy, ValueFunction, WorkingMemory
@@ -66,7 +67,8 @@ class TrMRLAgent(AgentBase):
         spec: the suite's shapes and bounds.
         seed: seeds the initialisation, the action noise and the minibatch shuffles.
         runtime: the device the networks live on (noise is drawn on the CPU, so a seed gives the same
-            actions on every device up to float error).
+            actions on every device up to float error), and the precision of the PPO update (bf16: its
+            forward passes and losses under bfloat16 autocast; acting stays float32).
 
     Attributes:
         memory: the working memory of the trials in progress, one window per row
@@ -76,6 +78,7 @@ class TrMRLAgent(AgentBase):
     """
 
     Config: ClassVar[type] = TrMRLConfig
+    precisions: ClassVar[tuple[str, ...]] = ("fp32", "bf16")
 
     def __init__(self, config: TrMRLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
         self.config = config
@@ -139,6 +142,7 @@ class TrMRLAgent(AgentBase):
             gae_lambda=config.gae_lambda,
             minibatch_size=config.minibatch_size,
             opt_epochs=config.opt_epochs,
+            autocast=self.runtime.autocast,
         )
         self._action_generator = torch.Generator().manual_seed(seed)  # training noise only
         self._eval_generator = torch.Generator().manual_seed(seed)  # reseeded by every begin_trial
@@ -188,10 +192,11 @@ class TrMRLAgent(AgentBase):
         self._episode_start[:] = False
         with torch.no_grad():
             mean_t, log_std_t = self.policy(
-                torch.from_numpy(self.memory.windows).to(self.device),
-                torch.from_numpy(self.memory.index).to(self.device),
+                to_device(self.memory.windows, self.device), to_device(self.memory.index, self.device)
             )
-            mean, std = mean_t.cpu().numpy(), log_std_t.exp().cpu().numpy()
+            # Means and std in one device-to-host copy: the step's one host sync.
+            out = torch.cat([mean_t, log_std_t.exp().unsqueeze(0)]).cpu().numpy()
+            mean, std = out[:-1], out[-1]
         sampled = ~row_mask(deterministic, len(mean))
         raw = mean.copy()
         if sampled.any():  # no draw at all when every row is deterministic (the generator stays put)
@@ -263,7 +268,7 @@ class TrMRLAgent(AgentBase):
         train_return = float(np.mean(episode_returns)) if episode_returns else float("nan")
 
         def tensor(field: str) -> torch.Tensor:
-            return torch.from_numpy(np.concatenate([getattr(c, field) for c in chunks])).to(self.device)
+            return to_device(np.concatenate([getattr(c, field) for c in chunks]), self.device)
 
         samples = Batch(
             windows=tensor("windows"),

@@ -3,6 +3,8 @@
 * **update**: TrMRL's PPO update in its halfcheetah-vel paper config (d_model 128, 16 heads, 4 layers,
   window 5, minibatch 256), in FLOP/s from the FLOPs counted (last-layer shortcut included), against torch
   matmuls of the same shapes timed in the same run; target >= 80 %.
+* **update_bf16**: the same update under ``--precision bf16`` (bfloat16 autocast in its forward passes and
+  losses), in seconds and against the fp32 update.
 * **acting**: TrMRL's batched forward over the meta-batch against the batch-1 forward the original used
   (one per sampler worker); target >= 3x.
 
@@ -84,31 +86,35 @@ def matmul_flops_per_s(gemms: list[tuple[int, int, int, int]], seconds: float) -
 def attention_seconds(config: Any, batch: int, repeats: int) -> tuple[float, float]:
     """Forward + backward of one minibatch's attention: the kernel the layers call, and its matmuls.
 
-    The first figure is ``scaled_dot_product_attention`` (what ``nn.MultiheadAttention`` calls) on the
-    update's shapes: ``n_layers - 1`` full causal layers and the last layer's single query, each with its
-    gradient. The second is the time torch matmuls of the same products take (forward and the two backward
-    products, the rate measured here), so their difference is the time the attention kernel costs beyond
-    its FLOPs, the one part of the update that a matmul reference does not capture.
+    The first figure is ``scaled_dot_product_attention`` as the layers call it (``is_causal``; the last
+    layer a boolean key mask) on the update's shapes: ``n_layers - 1`` full causal layers and the last
+    layer's single query, each with its gradient. The second is the time torch matmuls of the same
+    products take (forward and the two backward products, the rate measured here), so their difference is
+    the time the attention kernel costs beyond its FLOPs, the one part of the update that a matmul
+    reference does not capture.
     """
     import torch
     import torch.nn.functional as F
 
     L, d, h = config.wm_size, config.d_model, config.n_heads
     dh = d // h
-    causal = torch.triu(torch.full((L, L), float("-inf")), diagonal=1)
 
     def operands(queries: int) -> list[torch.Tensor]:
         shapes = [(batch, h, queries, dh), (batch, h, L, dh), (batch, h, L, dh)]
         return [torch.randn(*s, requires_grad=True) for s in shapes]
 
-    layers = [(operands(L), causal) for _ in range(config.n_layers - 1)]
-    layers.append((operands(1), torch.zeros(batch, 1, 1, L)))
+    layers: list[tuple[list[torch.Tensor], torch.Tensor | None]]
+    layers = [(operands(L), None) for _ in range(config.n_layers - 1)]  # None: is_causal
+    layers.append((operands(1), torch.ones(batch, 1, 1, L, dtype=torch.bool)))
     grads = [torch.randn(q.shape) for (q, _, _), _ in layers]
     kernel = float("inf")
     for _ in range(max(repeats, 1)):
         start = time.perf_counter()
         for ((q, k, v), mask), grad in zip(layers, grads, strict=True):
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            if mask is None:
+                out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:
+                out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
             torch.autograd.grad(out, (q, k, v), grad)
         kernel = min(kernel, time.perf_counter() - start)
     products = [g for g in trmrl_forward_gemms(config, 1, 1, batch) if g[0] > 1]  # the batched (b*h) ones
@@ -116,26 +122,19 @@ def attention_seconds(config: Any, batch: int, repeats: int) -> tuple[float, flo
     return kernel, 3 * gemm_flops(products) / rate
 
 
-def bench_update(samples: int, epochs: int | None, repeats: int) -> dict:
-    """One PPO update of the halfcheetah-vel paper config on ``samples`` synthetic samples.
-
-    ``epochs`` overrides the config's ``opt_epochs`` (``None`` keeps them).
-
-    Besides the ratio to the matmul reference, the attention kernel's time beyond its matmuls is measured
-    (:func:`attention_seconds`), and the ratio is also given without it: what the rest of the update
-    reaches, so a reader sees where the gap to the reference lies.
-    """
+def update_setup(samples: int, epochs: int | None, precision: str = "fp32") -> tuple[Any, Any, Any, Any]:
+    """A TrMRL agent of the halfcheetah-vel paper config at ``precision``, ``samples`` synthetic samples,
+    the config and the env spec; ``epochs`` overrides the config's ``opt_epochs`` (``None`` keeps them)."""
     import torch
 
     from agents.trmrl.agent import TrMRLAgent
     from agents.trmrl.ppo import Batch
-    from benchmark.agent import EnvSpec
+    from benchmark.agent import EnvSpec, Runtime
 
     spec = EnvSpec.from_suite(make_suite(E2E_SUITE, seed=0))
     paper = TrMRLAgent.default_config(E2E_SUITE, "paper")
-    epochs = paper.opt_epochs if epochs is None else epochs
-    config = dataclasses.replace(paper, opt_epochs=epochs)
-    agent = TrMRLAgent(config, spec, seed=0)
+    config = dataclasses.replace(paper, opt_epochs=paper.opt_epochs if epochs is None else epochs)
+    agent = TrMRLAgent(config, spec, seed=0, runtime=Runtime(precision=precision))
     token_dim = spec.aug_obs_dim
     generator = torch.Generator().manual_seed(0)
     index = torch.randint(0, config.wm_size, (samples,), generator=generator)
@@ -148,16 +147,52 @@ def bench_update(samples: int, epochs: int | None, repeats: int) -> dict:
         rewards=np.random.default_rng(0).normal(size=samples),
         trial_lengths=[samples],
     )
-    forward = gemm_flops(trmrl_forward_gemms(config, token_dim, spec.act_dim, 1))
-    value_sizes = (token_dim, *config.value_hidden_sizes, 1)
-    value = float(sum(2 * a * b for a, b in zip(value_sizes[:-1], value_sizes[1:], strict=True)))
-    # No-grad forwards of every sample, then epochs of forward + backward (3x) for policy and value.
-    flops = samples * ((forward + value) + 3 * epochs * (forward + value))
+    return agent, batch, config, spec
+
+
+def time_update(agent: Any, batch: Any, repeats: int) -> float:
+    """The best of ``repeats`` updates, in seconds (every one from the agent's state after the last)."""
     best = float("inf")
     for _ in range(max(repeats, 1)):
         start = time.perf_counter()
         agent.learner(batch, np.random.default_rng(0))
         best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_update_bf16(samples: int, epochs: int | None, repeats: int, fp32_seconds: float) -> dict:
+    """The update of :func:`bench_update` under ``--precision bf16``, against the fp32 update's time."""
+    agent, batch, config, _ = update_setup(samples, epochs, "bf16")
+    best = time_update(agent, batch, repeats)
+    return {
+        "samples": samples,
+        "epochs": config.opt_epochs,
+        "update_seconds": best,
+        "speedup_vs_fp32": fp32_seconds / best,
+    }
+
+
+def bench_update(samples: int, epochs: int | None, repeats: int) -> dict:
+    """One PPO update of the halfcheetah-vel paper config on ``samples`` synthetic samples.
+
+    ``epochs`` overrides the config's ``opt_epochs`` (``None`` keeps them).
+
+    Besides the ratio to the matmul reference, the attention kernel's time beyond its matmuls is measured
+    (:func:`attention_seconds`), and the ratio is also given without it: what the rest of the update
+    reaches, so a reader sees where the gap to the reference lies.
+    """
+    from agents.trmrl.agent import TrMRLAgent
+
+    agent, batch, config, spec = update_setup(samples, epochs)
+    paper = TrMRLAgent.default_config(E2E_SUITE, "paper")
+    epochs = config.opt_epochs
+    token_dim = spec.aug_obs_dim
+    forward = gemm_flops(trmrl_forward_gemms(config, token_dim, spec.act_dim, 1))
+    value_sizes = (token_dim, *config.value_hidden_sizes, 1)
+    value = float(sum(2 * a * b for a, b in zip(value_sizes[:-1], value_sizes[1:], strict=True)))
+    # No-grad forwards of every sample, then epochs of forward + backward (3x) for policy and value.
+    flops = samples * ((forward + value) + 3 * epochs * (forward + value))
+    best = time_update(agent, batch, repeats)
     update_rate = flops / best
     minibatch = trmrl_forward_gemms(config, token_dim, spec.act_dim, config.minibatch_size)
     reference = max(matmul_flops_per_s(minibatch, 1.0) for _ in range(max(repeats, 1)))
@@ -228,6 +263,11 @@ def print_report(figures: dict) -> None:
         f"{u['attention_matmuls_s'] * 1e3:.1f} ms; the excess is {u['attention_excess_share']:.0%} of the "
         f"update, which without it reaches {u['ratio_without_attention_excess']:.0%}"
     )
+    b = figures["update_bf16"]
+    print(
+        f"TrMRL update under --precision bf16: {b['update_seconds']:.2f} s vs fp32 "
+        f"{u['update_seconds']:.2f} s = {b['speedup_vs_fp32']:.2f}x"
+    )
     a = figures["acting"]
     print(
         f"TrMRL acting: meta-batch {a['meta_batch']} batched {a['batched_s'] * 1e3:.2f} ms vs batch-1 "
@@ -253,8 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if quick else 3)
     # The paper config's own epochs (10): one epoch would weigh the no-grad forward over all samples at a
     # quarter of the FLOPs instead of 1/31.
+    samples, epochs = (512, 1) if quick else (2048, None)
+    update = bench_update(samples=samples, epochs=epochs, repeats=repeats)
     figures: dict[str, Any] = {
-        "update": bench_update(samples=512 if quick else 2048, epochs=1 if quick else None, repeats=repeats),
+        "update": update,
+        "update_bf16": bench_update_bf16(samples, epochs, repeats, update["update_seconds"]),
         "acting": bench_acting(calls=5 if quick else 50, repeats=repeats),
     }
     out = args.json if args.json else (None if quick else DEFAULT_JSON)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from agents.common.gaussian import GaussianMLPHead
@@ -39,11 +41,33 @@ def causal_mask(length: int) -> torch.Tensor:
     return torch.triu(torch.full((length, length), float("-inf")), diagonal=1)
 
 
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **options: Any) -> torch.Tensor:
+    """``F.scaled_dot_product_attention``; under a CPU autocast (``--precision bf16``) in float32.
+
+    At TrMRL's shapes (5 keys, 8 dimensions per head) the CPU's bfloat16 attention kernel takes twice the
+    float32 kernel's time (measured with ``python -m agents.trmrl.bench``), while the matrix products around
+    it gain 2-4x from bfloat16: so the projections run in bfloat16 and the attention in float32. Without
+    autocast (fp32) this is the plain call; a GPU's autocast keeps its bfloat16 kernel.
+    """
+    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), **options)
+    return F.scaled_dot_product_attention(q, k, v, **options)
+
+
 class EncoderLayerNoLN(nn.Module):
     """One post-residual encoder layer without LayerNorm (``transformer_no_ln.py``), ReLU, dropout 0.
 
     Parameter names follow ``nn.TransformerEncoderLayer`` (``self_attn.in_proj_weight``,
     ``self_attn.out_proj``, ``linear1``, ``linear2``) so that the T-Fixup scaling reads as in the original.
+
+    The attention is ``nn.MultiheadAttention``'s computation written out (the module only holds the
+    parameters): the same in- and out-projections on the same sequence-first layout and the same fused
+    ``scaled_dot_product_attention`` kernel, without the module's copy of the projections, its float
+    masks (the causal layers pass ``is_causal``, the last layer a boolean key mask) and its reshapes. The
+    outputs and every gradient are bit-identical to the module's on the CPU
+    (``tests/unit/test_trmrl_networks.py`` checks it); the layout matters: projecting batch-first would sum
+    the weight gradients over the rows in another order and change them in the last bits.
     """
 
     def __init__(self, d_model: int, n_heads: int, dim_ff: int) -> None:
@@ -52,10 +76,44 @@ class EncoderLayerNoLN(nn.Module):
         self.linear1 = nn.Linear(d_model, dim_ff)
         self.linear2 = nn.Linear(dim_ff, d_model)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`(B, L, d_model)` -> `(B, L, d_model)` under the additive attention ``mask``."""
-        attended, _ = self.self_attn(x, x, x, attn_mask=mask, need_weights=False)
-        x = x + attended
+    def _heads(self, proj: torch.Tensor, parts: int) -> tuple[torch.Tensor, ...]:
+        """`(L, B, parts * d)` sequence-first projections -> ``parts`` views `(B, heads, L, d / heads)`."""
+        length, batch, _ = proj.shape
+        heads = self.self_attn.num_heads
+        split = proj.view(length, batch, parts, heads, self.self_attn.head_dim)
+        return tuple(split.permute(2, 1, 3, 0, 4).unbind(0))
+
+    def _out(self, attended: torch.Tensor) -> torch.Tensor:
+        """`(B, heads, L, d / heads)` -> the output projection, batch-first `(B, L, d)`."""
+        batch, _, length, _ = attended.shape
+        flat = attended.permute(2, 0, 1, 3).reshape(length * batch, self.self_attn.embed_dim)
+        out_proj = self.self_attn.out_proj
+        return F.linear(flat, out_proj.weight, out_proj.bias).view(length, batch, -1).transpose(0, 1)
+
+    def attend(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Self-attention of `(B, L, d)` under the additive ``mask``, causal if ``None``."""
+        attn = self.self_attn
+        q, k, v = self._heads(F.linear(x.transpose(0, 1), attn.in_proj_weight, attn.in_proj_bias), 3)
+        if mask is None:
+            attended = _attention(q, k, v, is_causal=True)
+        else:
+            attended = _attention(q, k, v, attn_mask=mask)
+        return self._out(attended)
+
+    def attend_query(self, query: torch.Tensor, x: torch.Tensor, ignore: torch.Tensor) -> torch.Tensor:
+        """Attention of `(B, 1, d)` queries over `(B, L, d)` keys, without the keys where ``ignore``."""
+        attn = self.self_attn
+        d = attn.embed_dim
+        w_q, w_kv = attn.in_proj_weight.split([d, 2 * d])
+        b_q, b_kv = attn.in_proj_bias.split([d, 2 * d])
+        (q,) = self._heads(F.linear(query.transpose(0, 1), w_q, b_q), 1)
+        k, v = self._heads(F.linear(x.transpose(0, 1), w_kv, b_kv), 2)
+        keep = ~ignore[:, None, None, :]  # `(B, 1, 1, L)`: every head, the one query
+        return self._out(_attention(q, k, v, attn_mask=keep))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`(B, L, d_model)` -> `(B, L, d_model)` under the additive ``mask`` (causal if ``None``)."""
+        x = x + self.attend(x, mask)
         return x + self.linear2(torch.relu(self.linear1(x)))
 
     def forward_query(self, query: torch.Tensor, x: torch.Tensor, ignore: torch.Tensor) -> torch.Tensor:
@@ -64,8 +122,7 @@ class EncoderLayerNoLN(nn.Module):
         With ``ignore`` (`(B, L)`, True for keys after the query's position) this equals row ``index`` of
         :meth:`forward` under the causal mask; it saves the other rows' work in the last layer.
         """
-        attended, _ = self.self_attn(query, x, x, key_padding_mask=ignore, need_weights=False)
-        query = query + attended
+        query = query + self.attend_query(query, x, ignore)
         return query + self.linear2(torch.relu(self.linear1(query)))
 
 
@@ -104,7 +161,6 @@ class TransformerPolicy(nn.Module):
         template = EncoderLayerNoLN(d_model, n_heads, dim_ff)
         self.layers = nn.ModuleList(copy.deepcopy(template) for _ in range(n_layers))
         self.register_buffer("positional_encoding", sinusoidal_encoding(wm_size, d_model), persistent=False)
-        self.register_buffer("mask", causal_mask(wm_size), persistent=False)
         init_transformer(self.embedding, self.layers, d_model, n_layers, tfixup)
         self.head = GaussianMLPHead(
             d_model, act_dim, hidden_sizes, init_std, min_std, output_gain, learn_std=True
@@ -124,7 +180,7 @@ class TransformerPolicy(nn.Module):
         *inner, last = self.layers
         assert isinstance(last, EncoderLayerNoLN)
         for layer in inner:
-            x = layer(x, self.mask)
+            x = layer(x)  # causal
         # Only the latest slot feeds the head, and the mask is causal: the last layer needs just that row.
         # Positions are made on the inputs' device: a CPU arange against CUDA tensors fails on a GPU.
         query = x[torch.arange(x.shape[0], device=x.device), index].unsqueeze(1)
@@ -135,12 +191,13 @@ class TransformerPolicy(nn.Module):
         """`(B, wm_size, d_model)` outputs at every position (the original's full computation)."""
         x = self.embedding(windows) + self.positional_encoding
         for layer in self.layers:
-            x = layer(x, self.mask)
+            x = layer(x)  # causal
         return x
 
     def forward(self, windows: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(B, act_dim)` action means and the `(1,)` log-std."""
-        return self.head(self.memory(windows, index))
+        """`(B, act_dim)` action means and the `(act_dim,)` log-std, float32 (also under autocast)."""
+        mean, log_std = self.head(self.memory(windows, index))
+        return mean.float(), log_std
 
 
 def init_transformer(
@@ -202,7 +259,7 @@ class ValueFunction(nn.Module):
         base = self.base[0]
         features = base.memory(windows, index) if base is not None else tokens
         mean, log_std = self.head(features)
-        return mean.squeeze(-1), log_std
+        return mean.squeeze(-1).float(), log_std  # float32, also under autocast
 
 
 class WorkingMemory:

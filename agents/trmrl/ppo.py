@@ -13,12 +13,16 @@ Per training iteration (one meta-batch of trials):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
+from agents.common.device import to_device
 from agents.common.gaussian import diag_gaussian_log_prob
 from agents.common.losses import gaussian_nll_loss, ppo_clip_loss
 from agents.common.returns import discounted_returns, gae_advantages
@@ -84,6 +88,8 @@ class PPOUpdate:
         policy_lr, value_lr, weight_decay: AdamW settings.
         policy_schedule, value_schedule: ``step -> multiplier`` of the base rate, or ``None``.
         clip_range, discount, gae_lambda, minibatch_size, opt_epochs: PPO settings.
+        autocast: the context of the update's forward passes and losses (``Runtime.autocast``: bfloat16
+            autocast under ``--precision bf16``); backward passes and optimiser steps run outside it.
     """
 
     def __init__(
@@ -101,17 +107,23 @@ class PPOUpdate:
         gae_lambda: float,
         minibatch_size: int,
         opt_epochs: int,
+        autocast: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
     ) -> None:
         self.policy = policy
+        self.autocast = autocast
         self.value = value
+        # foreach: one call per step for all tensors instead of a Python loop over them; on the CPU it
+        # computes exactly what the per-tensor loop does, and on a GPU it is torch's default anyway.
         self.policy_optimizer = torch.optim.AdamW(
-            policy.parameters(), lr=policy_lr, weight_decay=weight_decay
+            policy.parameters(), lr=policy_lr, weight_decay=weight_decay, foreach=True
         )
         value_params = list(value.head.parameters())
         if value.shared:
             # --share_network: the value optimiser also updates the shared embedding and encoder.
             value_params += list(policy.embedding.parameters()) + list(policy.layers.parameters())
-        self.value_optimizer = torch.optim.AdamW(value_params, lr=value_lr, weight_decay=weight_decay)
+        self.value_optimizer = torch.optim.AdamW(
+            value_params, lr=value_lr, weight_decay=weight_decay, foreach=True
+        )
         self.policy_lr, self.value_lr = policy_lr, value_lr
         self.policy_schedule, self.value_schedule = policy_schedule, value_schedule
         self.clip_range, self.discount, self.gae_lambda = clip_range, discount, gae_lambda
@@ -120,7 +132,7 @@ class PPOUpdate:
         self.value_steps = 0
 
     def __call__(self, batch: Batch, rng: np.random.Generator) -> dict[str, float]:
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             values, _ = self.value(batch.tokens, batch.windows, batch.index)
             mean, log_std = self.policy(batch.windows, batch.index)
             old_log_prob = diag_gaussian_log_prob(batch.actions, mean, log_std)
@@ -132,40 +144,57 @@ class PPOUpdate:
             self.gae_lambda,
         )
         device = batch.windows.device
-        advantages = torch.as_tensor(adv_np, dtype=torch.float32, device=device)
-        returns = torch.as_tensor(ret_np, dtype=torch.float32, device=device)
+        advantages = to_device(adv_np, device, torch.float32)
+        returns = to_device(ret_np, device, torch.float32)
 
+        # The losses stay on the device until the end (one host sync per update, not one per minibatch).
         policy_losses = []
-        for ids in minibatches(len(batch), self.minibatch_size, self.opt_epochs, rng):
+        for ids in self._minibatches(len(batch), rng, device):
             self._set_lr(self.policy_optimizer, self.policy_lr, self.policy_schedule, self.policy_steps)
             self.policy_optimizer.zero_grad()
-            mean, log_std = self.policy(batch.windows[ids], batch.index[ids])
-            log_prob = diag_gaussian_log_prob(batch.actions[ids], mean, log_std)
-            loss = ppo_clip_loss(log_prob, old_log_prob[ids], advantages[ids], self.clip_range)
+            with self.autocast():
+                mean, log_std = self.policy(batch.windows[ids], batch.index[ids])
+                log_prob = diag_gaussian_log_prob(batch.actions[ids], mean, log_std)
+                loss = ppo_clip_loss(log_prob, old_log_prob[ids], advantages[ids], self.clip_range)
             loss.backward()
             self.policy_optimizer.step()
             self.policy_steps += 1
-            policy_losses.append(loss.item())
+            policy_losses.append(loss.detach())
 
         value_losses = []
-        for ids in minibatches(len(batch), self.minibatch_size, self.opt_epochs, rng):
+        for ids in self._minibatches(len(batch), rng, device):
             self._set_lr(self.value_optimizer, self.value_lr, self.value_schedule, self.value_steps)
             self.value_optimizer.zero_grad()
-            v_mean, v_log_std = self.value(batch.tokens[ids], batch.windows[ids], batch.index[ids])
-            loss = gaussian_nll_loss(v_mean, v_log_std, returns[ids])
+            with self.autocast():
+                v_mean, v_log_std = self.value(batch.tokens[ids], batch.windows[ids], batch.index[ids])
+                loss = gaussian_nll_loss(v_mean, v_log_std, returns[ids])
             loss.backward()
             self.value_optimizer.step()
             self.value_steps += 1
-            value_losses.append(loss.item())
+            value_losses.append(loss.detach())
 
+        with torch.no_grad():
+            std = self.policy.head.log_std.exp().mean()
+            read = torch.stack([*policy_losses, *value_losses, std]).tolist()
+        n_policy, n_value = len(policy_losses), len(value_losses)
         return {
-            "policy_loss": float(np.mean(policy_losses)),
-            "value_loss": float(np.mean(value_losses)),
+            # np.mean of the floats .item() gave, as before: the same rounding.
+            "policy_loss": float(np.mean(read[:n_policy])),
+            "value_loss": float(np.mean(read[n_policy : n_policy + n_value])),
             "policy_lr": self.policy_optimizer.param_groups[0]["lr"],
             "value_lr": self.value_optimizer.param_groups[0]["lr"],
-            "policy_std": float(self.policy.head.log_std.exp().mean().item()),
+            "policy_std": float(read[-1]),
             "mean_advantage": float(adv_np.mean()),
         }
+
+    def _minibatches(self, n: int, rng: np.random.Generator, device: torch.device) -> list[torch.Tensor]:
+        """:func:`minibatches` (the same draws from ``rng``) as index tensors on ``device``, sent in one copy
+        without a host sync: indexing a GPU tensor with a host array would copy and wait every minibatch."""
+        parts = list(minibatches(n, self.minibatch_size, self.opt_epochs, rng))
+        if not parts:
+            return []
+        ids = to_device(np.concatenate(parts), device)
+        return list(ids.split([len(p) for p in parts]))
 
     @staticmethod
     def _set_lr(

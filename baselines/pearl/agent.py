@@ -36,13 +36,14 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from agents.common.device import send, staging, to_device
 from baselines.pearl.buffers import MultiTaskReplayBuffer
 from baselines.pearl.config import PEARLConfig
 from baselines.pearl.encoder import sample_latent
 from baselines.pearl.networks import standard_normal
 from baselines.pearl.provenance import config_record as _config_record
 from baselines.pearl.provenance import default_config as _default_config
-from baselines.pearl.sac import PEARLLearner, TrainingBatch
+from baselines.pearl.sac import PEARLLearner, TrainingBatch, to_floats
 from benchmark.agent import AgentBase, EnvSpec, Runtime, TrainingContext, Transition, TrialPlan, row_mask
 from benchmark.provenance import ConfigRecord
 from benchmark.suites import SUITES
@@ -83,10 +84,12 @@ class PEARLAgent(AgentBase):
         config: see :class:`PEARLConfig`; per-suite defaults from :meth:`default_config`.
         spec: the suite's shapes, horizon and action bounds.
         seed: fixes initialisation, training noise, the training tasks and every minibatch.
-        runtime: where to compute (default: CPU, 1 thread).
+        runtime: where to compute (default: CPU, 1 thread) and the precision of the updates (bf16: the
+            gradient steps' forward passes and losses under bfloat16 autocast; acting stays float32).
     """
 
     Config: ClassVar[type] = PEARLConfig
+    precisions: ClassVar[tuple[str, ...]] = ("fp32", "bf16")
 
     def __init__(self, config: PEARLConfig, spec: EnvSpec, seed: int, runtime: Runtime | None = None) -> None:
         self.config = config
@@ -100,7 +103,7 @@ class PEARLAgent(AgentBase):
             raise ValueError("PEARL's tanh policy needs a bounded action space")
         with torch.random.fork_rng(devices=[]):  # the CPU's generator only; the GPUs' are not touched
             torch.random.default_generator.manual_seed(seed)
-            self.learner = PEARLLearner(config, spec.obs_dim, spec.act_dim).to(self.device)
+            self.learner = PEARLLearner(config, spec.obs_dim, spec.act_dim, self.runtime).to(self.device)
         # Training streams: torch noise (z, actions) and numpy draws (tasks, minibatches). The torch noise is
         # drawn on CPU generators and moved (networks.standard_normal): the same stream on every device.
         self._generator = torch.Generator().manual_seed(seed)
@@ -112,6 +115,7 @@ class PEARLAgent(AgentBase):
         self.rl_buffer: MultiTaskReplayBuffer | None = None
         self.encoder_buffer: MultiTaskReplayBuffer | None = None
         self.last_stats: dict[str, float] = {}
+        self._staging: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}  # CPU batches, reused
         # Evaluation state, one row per trial; reset by begin_trial.
         self._eval_generator = torch.Generator().manual_seed(seed)
         self._plan: TrialPlan | None = None
@@ -158,9 +162,9 @@ class PEARLAgent(AgentBase):
         self, obs: np.ndarray, z: torch.Tensor, deterministic: np.ndarray, generator: torch.Generator
     ) -> np.ndarray:
         """Policy actions in [-1, 1] for raw observations `(n, obs_dim)` and latents `(n, latent)`."""
-        x = torch.cat([torch.as_tensor(obs, dtype=torch.float32, device=self.device), z], dim=-1)
-        det = torch.as_tensor(np.array(deterministic, dtype=bool), device=self.device)
-        return self.learner.policy.act(x, det, generator).cpu().numpy()
+        x = torch.cat([to_device(obs, self.device, torch.float32), z], dim=-1)
+        det = to_device(np.array(deterministic, dtype=bool), self.device)
+        return self.learner.policy.act(x, det, generator).cpu().numpy()  # the step's one host sync
 
     def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return standard_normal((n, self.config.latent_dim), generator, self.device)
@@ -255,7 +259,7 @@ class PEARLAgent(AgentBase):
             episode = 0
             while (collected < num_steps).any():
                 need = np.flatnonzero(collected < num_steps)
-                need_t = torch.as_tensor(need, device=self.device)
+                need_t = to_device(need, self.device)
                 if posterior and episode > 0 and episode % self.config.update_post_train == 0:
                     context = self.encoder_buffer.sample(
                         chunk[need], self.config.embedding_batch_size, self._rng
@@ -263,7 +267,7 @@ class PEARLAgent(AgentBase):
                     ctx = np.concatenate([context["obs"], context["action"], context["reward"]], axis=-1)
                     with torch.no_grad():
                         mu[need_t], variance[need_t] = self.learner.encoder.posterior(
-                            torch.as_tensor(ctx, device=self.device)
+                            to_device(ctx, self.device)
                         )
                 z = sample_latent(mu[need_t], variance[need_t], self._generator)
                 obs, _ = batch.reset(task_ids=self.train_tasks[chunk[need]].tolist(), rows=need.tolist())
@@ -308,28 +312,45 @@ class PEARLAgent(AgentBase):
                 episode += 1
 
     def _train(self, num_steps: int) -> dict[str, float]:
-        """``num_steps`` gradient steps; each on ``meta_batch`` tasks drawn with replacement (oyster)."""
+        """``num_steps`` gradient steps; each on ``meta_batch`` tasks drawn with replacement (oyster).
+
+        Returns the last step's statistics, read from the device once (no host sync inside the loop).
+        """
         assert self.train_tasks is not None and self.rl_buffer is not None and self.encoder_buffer is not None
         cfg, stats = self.config, {}
+        fields = self.rl_buffer.slices
         for _ in range(num_steps):
             tasks = self._rng.integers(len(self.train_tasks), size=cfg.meta_batch)
-            context = self.encoder_buffer.sample(tasks, cfg.embedding_batch_size, self._rng)
-            rl = self.rl_buffer.sample(tasks, cfg.batch_size, self._rng)
-
-            def tensor(x: np.ndarray) -> torch.Tensor:
-                return torch.as_tensor(x, device=self.device)
-
+            # The encoder buffer stores (obs, action, reward) side by side: its rows are the context.
+            context = self._sample_rows(self.encoder_buffer, tasks, cfg.embedding_batch_size)
+            rl = self._sample_rows(self.rl_buffer, tasks, cfg.batch_size)
             batch = TrainingBatch(
-                obs=tensor(rl["obs"]),
-                action=tensor(rl["action"]),
-                reward=tensor(rl["reward"]),
-                next_obs=tensor(rl["next_obs"]),
-                terminal=tensor(rl["terminal"]),
-                context=tensor(np.concatenate([context["obs"], context["action"], context["reward"]], -1)),
+                obs=rl[..., fields["obs"]],
+                action=rl[..., fields["action"]],
+                reward=rl[..., fields["reward"]],
+                next_obs=rl[..., fields["next_obs"]],
+                terminal=rl[..., fields["terminal"]],
+                context=context,
             )
             stats = self.learner.update(batch, self._generator)
             self.train_steps += 1
-        return stats
+        return to_floats(stats)
+
+    def _sample_rows(self, buffer: MultiTaskReplayBuffer, tasks: np.ndarray, batch_size: int) -> torch.Tensor:
+        """One gradient step's rows of ``buffer`` (:meth:`MultiTaskReplayBuffer.sample_rows`) as a tensor on
+        the device, gathered straight into a tensor prepared once (on the CPU, which the step reads in
+        place) or into fresh pinned memory sent without a host sync (on a GPU)."""
+        shape = (len(tasks), batch_size, buffer.width)
+        if self.device.type == "cpu":
+            key = (id(buffer), shape)
+            rows = self._staging.get(key)
+            if rows is None:
+                rows = self._staging[key] = torch.empty(shape, dtype=torch.float32)
+            buffer.sample_rows(tasks, batch_size, self._rng, out=rows.numpy())
+            return rows
+        staged = staging(shape, torch.float32, self.device)
+        buffer.sample_rows(tasks, batch_size, self._rng, out=staged.numpy())
+        return send(staged, self.device)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -375,13 +396,13 @@ class PEARLAgent(AgentBase):
         # (rl_algorithm.py collect_paths): each exploration episode acts on its own draw from the prior.
         exploring = np.flatnonzero(mask & (self._episodes_done < self._plan.exploration_episodes))
         if exploring.size:
-            self._z[torch.as_tensor(exploring, device=self.device)] = self._prior_sample(
+            self._z[to_device(exploring, self.device)] = self._prior_sample(
                 exploring.size, self._eval_generator
             )
         rows = np.flatnonzero(mask & (self._episodes_done >= self._plan.exploration_episodes))
         rows = rows[self._context_len[rows] > 0]
         if rows.size:
-            self._z[torch.as_tensor(rows, device=self.device)] = self.posterior_z(rows)
+            self._z[to_device(rows, self.device)] = self.posterior_z(rows)
 
     @torch.no_grad()
     def trial_posterior(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -396,8 +417,8 @@ class PEARLAgent(AgentBase):
         lengths = self._context_len[rows]
         longest = int(lengths.max())
         mask = np.arange(longest)[None, :] < lengths[:, None]
-        ctx = torch.as_tensor(self._context[rows, :longest], dtype=torch.float32, device=self.device)
-        return self.learner.encoder.posterior(ctx, torch.as_tensor(mask, device=self.device))
+        ctx = to_device(self._context[rows, :longest], self.device, torch.float32)
+        return self.learner.encoder.posterior(ctx, to_device(mask, self.device))
 
     @torch.no_grad()
     def posterior_z(self, rows: np.ndarray) -> torch.Tensor:

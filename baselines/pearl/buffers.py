@@ -92,13 +92,29 @@ class MultiTaskReplayBuffer:
         self, tasks: Sequence[int] | np.ndarray, batch_size: int, rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
         """``batch_size`` transitions of each of ``tasks``, with replacement: name -> `(T, batch, width)`."""
+        rows = self.sample_rows(tasks, batch_size, rng)
+        return {name: rows[..., s] for name, s in self.slices.items()}
+
+    def sample_rows(
+        self,
+        tasks: Sequence[int] | np.ndarray,
+        batch_size: int,
+        rng: np.random.Generator,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """:meth:`sample` as one array `(T, batch, width)`, the fields side by side in storage order.
+
+        The same draws from ``rng`` as :meth:`sample`. ``out`` (float32, that shape) receives the rows
+        instead of a new array: a caller gathers straight into memory it prepared once (PEARL's staging
+        tensor, pinned on a GPU).
+        """
         tasks = np.asarray(tasks, dtype=np.int64)
         sizes = self.sizes[tasks]
         if (sizes == 0).any():
             raise ValueError(f"cannot sample from empty task buffer(s) {tasks[sizes == 0].tolist()}")
         index = rng.integers(0, sizes[:, None], size=(len(tasks), batch_size))
-        rows = self.data[tasks[:, None], index]
-        return {name: rows[..., s] for name, s in self.slices.items()}
+        flat = self.data.reshape(-1, self.width)  # a view: (task, slot) -> task * allocated + slot
+        return np.take(flat, tasks[:, None] * self.data.shape[1] + index, axis=0, out=out)
 
     def task_data(self, task: int) -> dict[str, np.ndarray]:
         """Every stored transition of ``task`` (in storage order): name -> `(size, width)`."""

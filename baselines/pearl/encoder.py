@@ -70,7 +70,7 @@ class ContextEncoder(nn.Module):
 
     def factors(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-transition means and variances `(..., n, latent)` (variance through softplus, as oyster)."""
-        params = self.net(context)
+        params = self.net(context).float()  # the product of the factors in float32, also under autocast
         return params[..., : self.latent_dim], F.softplus(params[..., self.latent_dim :])
 
     def posterior(

@@ -18,6 +18,8 @@ from stable_baselines3.common.distributions import SquashedDiagGaussianDistribut
 from stable_baselines3.common.torch_layers import create_mlp
 from torch import nn
 
+from agents.common.device import to_device
+
 LOG_STD_MIN = -20.0
 """lower clamp of the policy's log-std (oyster ``rlkit/torch/sac/policies.py`` ``LOG_SIG_MIN``)"""
 LOG_STD_MAX = 2.0
@@ -58,7 +60,8 @@ def standard_normal(
     """N(0, 1) noise drawn on ``generator``'s device (PEARL's generators are CPU ones) and moved to
     ``device``: a seed gives the same draws on the CPU and on a GPU, whose own generators give another
     stream."""
-    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
+    noise = torch.randn(shape, generator=generator, device=generator.device, dtype=dtype)
+    return to_device(noise, device)  # without a host sync
 
 
 class TanhGaussianPolicy(nn.Module):
@@ -83,9 +86,9 @@ class TanhGaussianPolicy(nn.Module):
         self.distribution = SquashedDiagGaussianDistribution(action_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pre-tanh mean and clamped log-std, each `(batch, action_dim)`."""
+        """Pre-tanh mean and clamped log-std, each `(batch, action_dim)`, float32 (also under autocast)."""
         h = self.trunk(x)
-        return self.mean(h), self.log_std(h).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        return self.mean(h).float(), self.log_std(h).float().clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def sample(
         self, x: torch.Tensor, generator: torch.Generator

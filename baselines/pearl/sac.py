@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from stable_baselines3.common.utils import polyak_update
 from torch import nn
 
 from baselines.pearl.config import PEARLConfig
 from baselines.pearl.encoder import ContextEncoder, kl_to_standard_normal, sample_latent
 from baselines.pearl.networks import TanhGaussianPolicy, oyster_mlp
+from benchmark.agent import Runtime
 
 
 @dataclass
@@ -63,11 +63,15 @@ class PEARLLearner(nn.Module):
         config: hyperparameters.
         obs_dim: raw observation width.
         act_dim: action width (the policy acts in [-1, 1]^act_dim).
+        runtime: its precision decides the autocast of :meth:`update` (default fp32: none).
     """
 
-    def __init__(self, config: PEARLConfig, obs_dim: int, act_dim: int) -> None:
+    def __init__(
+        self, config: PEARLConfig, obs_dim: int, act_dim: int, runtime: Runtime | None = None
+    ) -> None:
         super().__init__()
         self.config = config
+        self.autocast = (runtime or Runtime()).autocast  # where update() computes forwards and losses
         z, hidden = config.latent_dim, config.hidden_sizes
         self.context_dim = (
             obs_dim + act_dim + 1
@@ -79,11 +83,16 @@ class PEARLLearner(nn.Module):
         self.vf = oyster_mlp(obs_dim + z, 1, hidden)
         self.target_vf = copy.deepcopy(self.vf)
         self.target_vf.requires_grad_(False)
-        self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.policy_lr)
-        self.qf1_optimizer = torch.optim.Adam(self.qf1.parameters(), lr=config.qf_lr)
-        self.qf2_optimizer = torch.optim.Adam(self.qf2.parameters(), lr=config.qf_lr)
-        self.vf_optimizer = torch.optim.Adam(self.vf.parameters(), lr=config.vf_lr)
-        self.context_optimizer = torch.optim.Adam(self.encoder.parameters(), lr=config.context_lr)
+        # foreach: one call per step for all of a network's tensors instead of a Python loop over them; on the
+        # CPU it computes exactly what the per-tensor loop does (fused=True does not: its CPU kernel rounds
+        # differently), and on a GPU it is torch's default anyway.
+        self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.policy_lr, foreach=True)
+        self.qf1_optimizer = torch.optim.Adam(self.qf1.parameters(), lr=config.qf_lr, foreach=True)
+        self.qf2_optimizer = torch.optim.Adam(self.qf2.parameters(), lr=config.qf_lr, foreach=True)
+        self.vf_optimizer = torch.optim.Adam(self.vf.parameters(), lr=config.vf_lr, foreach=True)
+        self.context_optimizer = torch.optim.Adam(
+            self.encoder.parameters(), lr=config.context_lr, foreach=True
+        )
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {
@@ -95,15 +104,25 @@ class PEARLLearner(nn.Module):
         }
 
     def soft_update_target(self) -> None:
-        """``target <- tau * vf + (1 - tau) * target`` (oyster ``_update_target_network``)."""
-        polyak_update(self.vf.parameters(), self.target_vf.parameters(), self.config.soft_target_tau)
+        """``target <- tau * vf + (1 - tau) * target`` (oyster ``_update_target_network``).
+
+        SB3's ``polyak_update`` as two foreach calls (``target *= 1 - tau``, then ``target += tau * vf``):
+        the same arithmetic in the same order, without a Python loop over the tensors.
+        """
+        tau = self.config.soft_target_tau
+        with torch.no_grad():
+            targets = [p.data for p in self.target_vf.parameters()]
+            torch._foreach_mul_(targets, 1 - tau)
+            torch._foreach_add_(targets, [p.data for p in self.vf.parameters()], alpha=tau)
 
     def _min_q(self, obs: torch.Tensor, action: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         x = torch.cat([obs, action, z], dim=-1)
-        return torch.min(self.qf1(x), self.qf2(x))
+        return torch.min(self.qf1(x).float(), self.qf2(x).float())
 
-    def update(self, batch: TrainingBatch, generator: torch.Generator) -> dict[str, float]:
-        """One gradient step on every network; returns the losses (floats) for logging."""
+    def update(self, batch: TrainingBatch, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """One gradient step on every network; returns the losses for logging as detached 0-d tensors on
+        the networks' device (reading them is a host sync: :func:`to_floats` once per iteration, not per
+        step)."""
         cfg = self.config
         num_tasks, rl_batch = batch.obs.shape[:2]
 
@@ -113,23 +132,27 @@ class PEARLLearner(nn.Module):
         obs, action, next_obs = flat(batch.obs), flat(batch.action), flat(batch.next_obs)
         reward, terminal = flat(batch.reward), flat(batch.terminal)
 
-        mu, variance = self.encoder.posterior(batch.context)  # `(T, latent)`
-        task_z = sample_latent(mu, variance, generator).repeat_interleave(rl_batch, dim=0)
-        z_detached = task_z.detach()
-        policy_input = torch.cat([obs, z_detached], dim=-1)
-        new_action, log_pi, policy_mean, policy_log_std = self.policy.sample(policy_input, generator)
-        log_pi = log_pi.unsqueeze(-1)
+        # Forward passes and losses under the runtime's autocast (bf16, or nothing); every network's output
+        # comes back as float32 (a no-op under fp32), so the heads' arithmetic, the noise and the losses stay
+        # float32. Each autocast block ends before an optimiser step changes the weights it cast.
+        with self.autocast():
+            mu, variance = self.encoder.posterior(batch.context)  # `(T, latent)`
+            task_z = sample_latent(mu, variance, generator).repeat_interleave(rl_batch, dim=0)
+            z_detached = task_z.detach()
+            policy_input = torch.cat([obs, z_detached], dim=-1)
+            new_action, log_pi, policy_mean, policy_log_std = self.policy.sample(policy_input, generator)
+            log_pi = log_pi.unsqueeze(-1)
 
-        q_input = torch.cat([obs, action, task_z], dim=-1)
-        q1_pred, q2_pred = self.qf1(q_input), self.qf2(q_input)
-        v_pred = self.vf(policy_input)
-        with torch.no_grad():
-            target_v = self.target_vf(torch.cat([next_obs, task_z], dim=-1))
+            q_input = torch.cat([obs, action, task_z], dim=-1)
+            q1_pred, q2_pred = self.qf1(q_input).float(), self.qf2(q_input).float()
+            v_pred = self.vf(policy_input).float()
+            with torch.no_grad():
+                target_v = self.target_vf(torch.cat([next_obs, task_z], dim=-1)).float()
 
-        # Encoder and Q networks: KL + Bellman error (the only losses that reach the encoder).
-        kl = kl_to_standard_normal(mu, variance).sum()
-        q_target = cfg.reward_scale * reward + (1.0 - terminal) * cfg.discount * target_v
-        qf_loss = F.mse_loss(q1_pred, q_target) + F.mse_loss(q2_pred, q_target)
+            # Encoder and Q networks: KL + Bellman error (the only losses that reach the encoder).
+            kl = kl_to_standard_normal(mu, variance).sum()
+            q_target = cfg.reward_scale * reward + (1.0 - terminal) * cfg.discount * target_v
+            qf_loss = F.mse_loss(q1_pred, q_target) + F.mse_loss(q2_pred, q_target)
         for optimizer in (self.context_optimizer, self.qf1_optimizer, self.qf2_optimizer):
             optimizer.zero_grad()
         (cfg.kl_lambda * kl + qf_loss).backward()
@@ -138,7 +161,7 @@ class PEARLLearner(nn.Module):
         self.context_optimizer.step()
 
         # V network towards min Q of the policy's fresh action minus its log-likelihood (updated Q networks).
-        with frozen(self.qf1, self.qf2):
+        with frozen(self.qf1, self.qf2), self.autocast():
             min_q_new = self._min_q(obs, new_action, z_detached)
         vf_loss = F.mse_loss(v_pred, (min_q_new - log_pi).detach())
         self.vf_optimizer.zero_grad()
@@ -153,11 +176,19 @@ class PEARLLearner(nn.Module):
         self.policy_optimizer.zero_grad()
         policy_loss.backward()
         self.policy_optimizer.step()
-        return {
-            "qf_loss": qf_loss.item(),
-            "vf_loss": vf_loss.item(),
-            "policy_loss": policy_loss.item(),
-            "kl": kl.item(),
-            "z_variance": variance.mean().item(),
-            "log_pi": log_pi.mean().item(),
-        }
+        with torch.no_grad():
+            return {
+                "qf_loss": qf_loss.detach(),
+                "vf_loss": vf_loss.detach(),
+                "policy_loss": policy_loss.detach(),
+                "kl": kl.detach(),
+                "z_variance": variance.mean(),
+                "log_pi": log_pi.mean(),
+            }
+
+
+def to_floats(stats: dict[str, torch.Tensor]) -> dict[str, float]:
+    """0-d tensors -> floats with one device-to-host copy (the values ``.item()`` would give one by one)."""
+    if not stats:
+        return {}
+    return dict(zip(stats, torch.stack([v.float() for v in stats.values()]).tolist(), strict=True))

@@ -428,6 +428,7 @@ RUN_COLUMNS = (
     "suite",
     "seed",
     "profile",
+    "precision",
     "commit",
     "dirty",
     "device",
@@ -462,6 +463,7 @@ def run_provenance(manifest: dict[str, Any]) -> dict[str, Any]:
         "suite": spec.get("suite"),
         "seed": spec.get("seed"),
         "profile": spec.get("profile"),
+        "precision": spec.get("precision", "fp32"),  # only a precision other than fp32 is in the spec
         "commit": git.get("commit"),
         "dirty": git.get("dirty"),
         "device": runtime.get("device", "cpu"),
@@ -477,9 +479,16 @@ def run_provenance(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def mixed_provenance(runs: pd.DataFrame) -> list[str]:
-    """What differs between runs that should not (code version, uncommitted changes, device, threads)."""
+    """What differs between runs that should not (code version, uncommitted changes, device, threads,
+    precision: tables written before the precision was recorded hold fp32 runs)."""
     notes = []
-    for column, what in (("commit", "code versions"), ("device", "devices"), ("threads", "thread counts")):
+    runs = runs.assign(precision=runs["precision"].fillna("fp32") if "precision" in runs else "fp32")
+    for column, what in (
+        ("commit", "code versions"),
+        ("device", "devices"),
+        ("threads", "thread counts"),
+        ("precision", "precisions"),
+    ):
         values = sorted({str(v) for v in runs[column].dropna()})
         if len(values) > 1:
             notes.append(f"mixes {what}: {', '.join(values)}")

@@ -5,7 +5,8 @@ Student-t interval over seeds that excludes zero.
 Driven directly through :class:`benchmark.agent.TrainingContext` and :func:`benchmark.protocol.evaluate`
 (20 meta_test tasks, trials of 3 episodes, the first on z ~ prior with sampled actions, the others on the
 posterior with mean actions), with the ``quick`` point-nav configuration. The comparisons are paired per
-seed. ``PEARL_SLOW_ITERATIONS`` changes the training length (default below).
+seed. ``PEARL_SLOW_ITERATIONS`` changes the training length (default below); ``LEARNING_PRECISION=bf16``
+trains with ``--precision bf16`` (bfloat16 autocast in the gradient steps).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import torch
 
 from baselines.pearl.agent import PEARLAgent
 from baselines.random.agent import RandomAgent, RandomConfig
-from benchmark.agent import EnvSpec, TrainingContext
+from benchmark.agent import EnvSpec, Runtime, TrainingContext
 from benchmark.protocol import EpisodeResult, EvalSettings, evaluate
 from benchmark.suites import make_suite
-from tests.learning import t_interval
+from tests.learning import PRECISION, t_interval
 
 SEEDS = (0, 1, 2, 3, 4)
 SUITE = "point-nav"
@@ -41,7 +42,7 @@ def train_and_evaluate(seed: int) -> tuple[float, float, float, float, str]:
     start = time.perf_counter()
     suite = make_suite(SUITE, seed)
     spec = EnvSpec.from_suite(suite)
-    agent = PEARLAgent(PEARLAgent.default_config(SUITE, "quick"), spec, seed)
+    agent = PEARLAgent(PEARLAgent.default_config(SUITE, "quick"), spec, seed, Runtime(precision=PRECISION))
     untrained = mean_return(evaluate(agent, suite, SETTINGS, seed), (2, 3))
     ctx = TrainingContext(suite, spec, seed, budget_env_steps=10**9)
     training = agent.meta_train(ctx)
@@ -53,7 +54,7 @@ def train_and_evaluate(seed: int) -> tuple[float, float, float, float, str]:
     baseline = RandomAgent(RandomConfig(), spec, seed)
     random = mean_return(evaluate(baseline, suite, SETTINGS, seed), (2, 3))
     line = (
-        f"seed {seed}: {ctx.env_steps} env steps, {agent.train_steps} gradient steps, "
+        f"seed {seed} ({PRECISION}): {ctx.env_steps} env steps, {agent.train_steps} gradient steps, "
         f"{time.perf_counter() - start:.0f} s; prior {prior:.2f}, posterior {posterior:.2f}, "
         f"untrained {untrained:.2f}, random {random:.2f}"
     )

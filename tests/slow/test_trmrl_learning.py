@@ -7,7 +7,8 @@ the random agent is measured with the same protocol, tasks and evaluation seed. 
 the t-quantile (4.30) makes the interval too wide for the seed-to-seed spread in how far each run got.
 About 9 minutes on one idle core (14 on the
 shared 2-core machine). ``TRMRL_SLOW_RUNS_DIR`` keeps the runs somewhere other than a temporary
-folder (finished runs there are reused).
+folder (finished runs there are reused); ``LEARNING_PRECISION=bf16`` trains with ``--precision bf16``
+(bfloat16 autocast in the PPO updates).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from benchmark.protocol import evaluate
 from benchmark.request import resolve_run
 from benchmark.run import execute_run
 from benchmark.suites import make_suite
-from tests.learning import t_interval
+from tests.learning import PRECISION, t_interval
 
 SEEDS = (0, 1, 2, 3, 4)
 BUDGET = 150_000
@@ -45,7 +46,9 @@ def test_trmrl_beats_random_and_its_untrained_policy_on_point_nav(tmp_path: Path
     runs_dir = Path(os.environ.get("TRMRL_SLOW_RUNS_DIR", tmp_path))
     trained, untrained, random = [], [], []
     for seed in SEEDS:
-        spec, config = resolve_run("trmrl", SUITE, seed, PROFILE, budget_env_steps=BUDGET)
+        spec, config = resolve_run(
+            "trmrl", SUITE, seed, PROFILE, budget_env_steps=BUDGET, precision=PRECISION
+        )
         outcome = execute_run(spec, config, runs_dir=runs_dir, progress=False)
         metrics = pd.read_csv(outcome.run_dir / "metrics.csv")
         trained.append(meta_test_return(metrics, int(metrics.env_steps.max())))
@@ -60,6 +63,9 @@ def test_trmrl_beats_random_and_its_untrained_policy_on_point_nav(tmp_path: Path
         diffs = trained_a - baseline
         _, low, high = t_interval(diffs)
         per_seed = np.round(diffs, 3)
-        print(f"trmrl - {name}: per seed {per_seed}, mean {diffs.mean():.3f}, 95% CI [{low:.3f}, {high:.3f}]")
+        print(
+            f"trmrl ({PRECISION}) - {name}: per seed {per_seed}, mean {diffs.mean():.3f}, "
+            f"95% CI [{low:.3f}, {high:.3f}]"
+        )
         assert low > 0, f"TrMRL does not beat {name} reliably: {report}, CI [{low:.3f}, {high:.3f}]"
     print({k: np.round(v, 3).tolist() for k, v in report.items()})

@@ -20,8 +20,8 @@ from baselines.pearl.encoder import (
     sample_latent,
 )
 from baselines.pearl.provenance import PAPER, default_config
-from baselines.pearl.sac import PEARLLearner, TrainingBatch
-from benchmark.agent import EnvSpec, TrainingContext, Transition, TrialPlan
+from baselines.pearl.sac import PEARLLearner, TrainingBatch, to_floats
+from benchmark.agent import EnvSpec, Runtime, TrainingContext, Transition, TrialPlan
 from benchmark.constraints import check_config
 from benchmark.protocol import EvalSettings, evaluate
 from benchmark.suites import make_suite
@@ -189,10 +189,10 @@ def test_training_never_hands_one_tasks_context_to_another():
 # ------------------------------------------------------------------ SAC step
 
 
-def tiny_learner(**changes) -> PEARLLearner:
+def tiny_learner(runtime: Runtime | None = None, **changes) -> PEARLLearner:
     torch.manual_seed(0)
     config = PEARLConfig(hidden_sizes=(8,), encoder_hidden_sizes=(8,), latent_dim=2, **changes)
-    return PEARLLearner(config, obs_dim=3, act_dim=2)
+    return PEARLLearner(config, obs_dim=3, act_dim=2, runtime=runtime)
 
 
 def tiny_batch(tasks: int = 2, size: int = 4) -> TrainingBatch:
@@ -248,6 +248,32 @@ def test_encoder_learns_only_from_the_q_loss_and_the_kl():
     learner.update(batch, g)
     for p, grad in zip(learner.encoder.parameters(), expected, strict=True):
         torch.testing.assert_close(p.grad, grad)
+
+
+def test_bf16_autocasts_the_gradient_step_and_not_acting():
+    """Under precision bf16 every linear layer of the gradient step computes in bfloat16 and the losses
+    stay close to float32's; acting computes in float32 (the same actions as an fp32 learner's)."""
+    dtypes: list[torch.dtype] = []
+
+    def learners() -> tuple[PEARLLearner, PEARLLearner]:
+        fp32, bf16 = tiny_learner(), tiny_learner(Runtime(precision="bf16"))
+        for module in bf16.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.register_forward_hook(lambda _m, _i, out: dtypes.append(out.dtype))
+        return fp32, bf16
+
+    fp32, bf16 = learners()
+    stats = to_floats(bf16.update(tiny_batch(), torch.Generator().manual_seed(0)))
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    reference = to_floats(fp32.update(tiny_batch(), torch.Generator().manual_seed(0)))
+    assert stats.keys() == reference.keys() and stats != reference
+    for name, value in stats.items():
+        assert value == pytest.approx(reference[name], rel=0.1, abs=1e-3), name
+    dtypes.clear()
+    fp32, bf16 = learners()
+    x, deterministic = torch.randn(4, 5), torch.tensor([True, False, True, False])
+    acts = [net.policy.act(x, deterministic, torch.Generator().manual_seed(1)) for net in (fp32, bf16)]
+    assert set(dtypes) == {torch.float32} and torch.equal(*acts)
 
 
 def test_time_limit_cuts_bootstrap_and_terminations_do_not():

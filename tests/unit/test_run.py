@@ -60,6 +60,34 @@ def test_run_id_depends_on_config_overrides_and_budget():
     assert resolve_run("random", "point-nav", 0, "smoke", budget_env_steps=800)[0].run_id != base.run_id
 
 
+def test_precision_is_part_of_the_run_id_only_when_not_fp32_and_reaches_the_agent(tmp_path, monkeypatch):
+    base, _ = resolve_run("pearl", "point-nav", 0, "smoke")
+    # The default's spec JSON (hashed into the id) is what it was before the field existed: no new key.
+    assert base.precision == "fp32" and "precision" not in base.to_json()
+    assert resolve_run("pearl", "point-nav", 0, "smoke", precision="fp32")[0].run_id == base.run_id
+    bf16, config = resolve_run("pearl", "point-nav", 0, "smoke", precision="bf16")
+    assert bf16.to_json()["precision"] == "bf16" and bf16.run_id != base.run_id
+    with pytest.raises(BenchmarkError, match="random does not support precision bf16"):
+        resolve_run("random", "point-nav", 0, "smoke", precision="bf16")
+    with pytest.raises(BenchmarkError, match="unknown precision 'fp16'"):
+        resolve_run("pearl", "point-nav", 0, "smoke", precision="fp16")
+    seen = []
+    factory = registry.load_method("pearl")
+
+    def recording_factory(config, spec, seed, runtime):
+        seen.append(runtime.precision)
+        return factory(config, spec, seed, runtime)
+
+    original = registry.load_method
+    monkeypatch.setattr(
+        registry, "load_method", lambda name: recording_factory if name == "pearl" else original(name)
+    )
+    outcome = execute_run(bf16, config, tmp_path, progress=False)
+    assert seen == ["bf16"]  # from the spec, whatever runtime the caller passed
+    manifest = json.loads((outcome.run_dir / "manifest.json").read_text())
+    assert manifest["spec"]["precision"] == "bf16" and manifest["runtime"]["precision"] == "bf16"
+
+
 class ExplodingAgent(AgentBase):
     Config = registry.load_method("random").Config
 
@@ -155,7 +183,7 @@ def test_eval_options_runtime_and_exploration_are_resolved_and_recorded(tmp_path
         resolve_run("random", "point-nav", 0, "smoke", eval_episodes=2, exploration_episodes=3)
     outcome = execute_run(spec, config, tmp_path, progress=False, runtime=Runtime("cpu", 1))
     manifest = json.loads((outcome.run_dir / "manifest.json").read_text())
-    assert manifest["runtime"] == {"device": "cpu", "threads": 1}  # recorded, not hashed into run_id
+    assert manifest["runtime"] == {"device": "cpu", "threads": 1, "precision": "fp32"}  # recorded
     traces = pd.read_csv(outcome.run_dir / "traces.csv")
     assert set(traces["env_steps"]) == {spec.eval_grid[-1]}
     assert len(traces) == 3 * 3 * 4 * 20  # splits x trials x episodes x horizon

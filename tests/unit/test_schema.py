@@ -266,3 +266,20 @@ def test_merge_writes_run_provenance_and_flags_mixed_devices(tmp_path):
     provenance = pd.read_parquet(runs_path_for(out))
     assert sorted(provenance["run_id"]) == ["a", "b"]
     assert mixed_provenance(provenance) == ["mixes devices: cpu, cuda"]
+    assert list(provenance["precision"]) == ["fp32", "fp32"]
+
+
+def test_run_provenance_records_the_precision_and_flags_a_mix(tmp_path):
+    from benchmark.results.store import mixed_provenance, runs_path_for
+
+    runs = tmp_path / "runs"
+    for name, spec in (("a", {}), ("b", {"precision": "bf16"})):  # fp32 is not written into the spec
+        run_dir = make_run(runs, name)
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        manifest.update(spec=spec)
+        write_manifest(run_dir, manifest)
+    provenance = pd.read_parquet(runs_path_for(merge_runs(runs, tmp_path / "results.parquet")[0]))
+    assert dict(zip(provenance["run_id"], provenance["precision"], strict=True)) == {"a": "fp32", "b": "bf16"}
+    assert mixed_provenance(provenance) == ["mixes precisions: bf16, fp32"]
+    # a runs table written before the column existed holds fp32 runs
+    assert mixed_provenance(provenance[provenance.run_id == "a"].drop(columns="precision")) == []

@@ -13,7 +13,7 @@ from agents.trmrl.agent import TrMRLAgent
 from agents.trmrl.config import TrMRLConfig
 from agents.trmrl.provenance import PAPER, default_config
 from benchmark import registry
-from benchmark.agent import EnvSpec, MetaAgent, TrainingContext, TrialPlan
+from benchmark.agent import EnvSpec, MetaAgent, Runtime, TrainingContext, TrialPlan
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import get_profile
 from benchmark.request import resolve_run
@@ -52,6 +52,41 @@ def test_meta_train_takes_every_env_from_the_context_and_yields_per_iteration():
     assert agent.iteration == 2 and np.isfinite(agent.last_stats["policy_loss"])
     assert agent.learner.policy_steps == 2 * 2 * 2  # 2 iterations x 2 epochs x ceil(16 / 8)
     assert agent.last_stats["policy_lr"] < TINY.policy_lr  # the decay is running
+
+
+def test_bf16_autocasts_the_ppo_update_and_not_acting(monkeypatch):
+    """Under precision bf16 the update's linear layers compute in bfloat16 (the attention kernel in float32,
+    on the CPU) and its statistics stay close to float32's; the rollouts (acting) compute in float32, so
+    both agents collect the same first batch."""
+    suite, spec = reveal(horizon=4)
+    dtypes: list[torch.dtype] = []
+    attention_dtypes: list[torch.dtype] = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def recording_sdpa(q, k, v, **options):
+        attention_dtypes.append(q.dtype)
+        return sdpa(q, k, v, **options)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording_sdpa)
+    agents = {p: TrMRLAgent(TINY, spec, seed=0, runtime=Runtime(precision=p)) for p in ("fp32", "bf16")}
+    for module in agents["bf16"].policy.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.register_forward_hook(lambda _m, _i, out: dtypes.append(out.dtype))
+    stats, batches = {}, {}
+    for precision, agent in agents.items():
+        ctx = TrainingContext(suite, spec, seed=0, budget_env_steps=10**9)
+        batch = ctx.trial_batch(TINY.meta_batch_size, TINY.episodes_per_trial, autoreset=False)
+        batches[precision], _ = agent.collect(batch)
+        if precision == "bf16":
+            assert dtypes and set(dtypes) == {torch.float32}  # acting
+            dtypes.clear()
+        stats[precision] = agent.learner(batches[precision], np.random.default_rng(0))
+    assert torch.equal(batches["fp32"].windows, batches["bf16"].windows)
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    assert attention_dtypes and set(attention_dtypes) == {torch.float32}
+    assert stats["bf16"] != stats["fp32"]
+    for name, value in stats["bf16"].items():
+        assert value == pytest.approx(stats["fp32"][name], rel=0.1, abs=1e-2), name
 
 
 def test_early_terminating_trials_are_collected_whole_and_the_batch_is_topped_up():

@@ -135,6 +135,63 @@ def test_encoder_layer_is_post_residual_without_norm():
     torch.testing.assert_close(layer(x, mask), expected)
 
 
+def _module_attention_layer(layer: EncoderLayerNoLN) -> EncoderLayerNoLN:
+    """``layer`` computing through ``nn.MultiheadAttention.forward`` (the code before the attention was
+    written out), sharing the parameters."""
+
+    def forward(x, mask=None):
+        length = x.shape[1]
+        causal = causal_mask(length) if mask is None else mask
+        attended, _ = layer.self_attn(x, x, x, attn_mask=causal, need_weights=False)
+        x = x + attended
+        return x + layer.linear2(torch.relu(layer.linear1(x)))
+
+    def forward_query(query, x, ignore):
+        attended, _ = layer.self_attn(query, x, x, key_padding_mask=ignore, need_weights=False)
+        query = query + attended
+        return query + layer.linear2(torch.relu(layer.linear1(query)))
+
+    reference = EncoderLayerNoLN.__new__(EncoderLayerNoLN)
+    nn.Module.__init__(reference)
+    reference.forward = forward  # type: ignore[method-assign]
+    reference.forward_query = forward_query  # type: ignore[method-assign]
+    return reference
+
+
+@pytest.mark.parametrize(
+    ("batch", "n_layers", "d_model", "n_heads"), [(1, 1, 8, 2), (7, 2, 32, 4), (256, 4, 128, 16)]
+)
+def test_written_out_attention_is_bit_identical_to_nn_multihead_attention(batch, n_layers, d_model, n_heads):
+    """The layers' attention (SDPA on the module's parameters) gives exactly the outputs and gradients of
+    ``nn.MultiheadAttention.forward`` on the CPU: outputs, the loss and every parameter's gradient, for
+    windows filled to every length, with and without gradients. TrMRL's CPU results depend on it."""
+    policy = make_policy(d_model=d_model, n_heads=n_heads, dim_ff=2 * d_model, n_layers=n_layers)
+    g = torch.Generator().manual_seed(batch)
+    windows = torch.randn(batch, 5, 25, generator=g)
+    index = torch.arange(batch) % 5
+
+    def outputs_and_grads(layers):
+        policy.zero_grad()  # before the swap: the stand-in layers do not list the parameters they use
+        saved = policy.layers
+        policy.layers = nn.ModuleList(layers)
+        try:
+            mean, _ = policy(windows, index)
+            full = policy.encode(windows)
+            (mean.square().sum() + full.square().mean()).backward()
+            with torch.no_grad():
+                acting = policy(windows, index)[0]
+        finally:
+            policy.layers = saved
+        grads = [p.grad.clone() for p in policy.parameters() if p.grad is not None]
+        return [mean.detach(), full.detach(), acting, *grads]
+
+    written_out = outputs_and_grads(list(policy.layers))
+    module = outputs_and_grads([_module_attention_layer(layer) for layer in policy.layers])
+    assert len(written_out) == len(module) > 3
+    for ours, theirs in zip(written_out, module, strict=True):
+        assert torch.equal(ours, theirs)
+
+
 def test_shared_value_function_reads_the_transformer_memory():
     policy = make_policy(d_model=32, n_heads=4, dim_ff=64, n_layers=2)
     shared = ValueFunction(25, (64, 64), 1.0, base=policy)
