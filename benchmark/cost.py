@@ -522,8 +522,8 @@ def profile_runs(profile: str, seeds: int | None = None) -> list[PricedRun]:
     chosen = get_profile(profile)
     runs = []
     for suite in chosen.suites:
-        budget = chosen.budget(suite)
         for method in chosen.methods:
+            budget = chosen.budget(suite, method)
             cost = method_cost(method)
             config = apply_overrides(
                 cost.default_config(suite, chosen.method_configs), list(METHODS[method].overrides)
@@ -537,7 +537,7 @@ def profile_runs(profile: str, seeds: int | None = None) -> list[PricedRun]:
             run = PricedRun(
                 method, suite, budget.env_steps, budget.eval_grid(), settings, config_to_dict(config)
             )
-            runs += [run] * (chosen.seeds if seeds is None else seeds)
+            runs += [run] * (chosen.seeds_of(method) if seeds is None else seeds)
     return runs
 
 

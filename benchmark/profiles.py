@@ -1,15 +1,18 @@
 """Profiles: the grids and budgets of ``smoke`` (seconds, tests), ``quick`` (every figure on 2 cores),
-``long`` (halfcheetah-vel at 1M env steps for every method, longer than quick) and ``paper`` (the
-paper's grid and budgets; a cluster or GPU job).
+``long`` (halfcheetah-vel at 1M env steps for every method, longer than quick), ``metaworld`` (every
+method learning ML1-Reach in its paper configuration, many CPU-hours) and ``paper`` (the paper's grid and
+budgets; a cluster or GPU job).
 
 A profile fixes, for every suite, the meta-training budget in env_steps, the evaluation grid and the
-evaluation protocol's size, plus the default sweep grid (methods x suites x seeds). This file is the
-reviewed record of what ``make reproduce-paper PROFILE=...`` runs.
+evaluation protocol's size, plus the default sweep grid (methods x suites x seeds); a method may have a
+budget and a seed count of its own (:class:`MethodPlan`). This file is the reviewed record of what
+``make reproduce-paper PROFILE=...`` runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -62,6 +65,16 @@ class SuiteBudget:
 
 
 @dataclass(frozen=True)
+class MethodPlan:
+    """One method's own share of a profile, where it differs from the profile's: a method that samples
+    slowly gets fewer env steps, one whose claims need power gets more seeds. ``None`` keeps the profile's."""
+
+    env_steps: int | None = None
+    """meta-training budget on every suite; the profile's evaluation points spread over it"""
+    seeds: int | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -71,6 +84,8 @@ class Profile:
     budgets: dict[str, SuiteBudget]
     method_configs: str = ""
     """The :data:`CONFIG_TIERS` entry the methods' configurations come from; empty: the profile's own name."""
+    plans: Mapping[str, MethodPlan] = field(default_factory=dict)
+    """Per-method budgets and seed counts that differ from the profile's (``metaworld``)."""
 
     def __post_init__(self) -> None:
         if not self.method_configs:
@@ -78,8 +93,16 @@ class Profile:
         if self.method_configs not in CONFIG_TIERS:
             raise ValueError(f"profile {self.name}: method_configs must be one of {CONFIG_TIERS}")
 
-    def budget(self, suite: str) -> SuiteBudget:
-        return self.budgets[suite]
+    def budget(self, suite: str, method: str | None = None) -> SuiteBudget:
+        """``suite``'s budget, with ``method``'s own env_steps where its plan has them."""
+        budget = self.budgets[suite]
+        plan = self.plans.get(method or "", MethodPlan())
+        return budget if plan.env_steps is None else replace(budget, env_steps=plan.env_steps)
+
+    def seeds_of(self, method: str) -> int:
+        """How many seeds ``method`` runs in this profile's default grid."""
+        plan = self.plans.get(method, MethodPlan())
+        return self.seeds if plan.seeds is None else plan.seeds
 
 
 def _same_for(suites: tuple[str, ...], budget: SuiteBudget) -> dict[str, SuiteBudget]:
@@ -162,7 +185,33 @@ LONG = Profile(
     method_configs="quick",
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, LONG, PAPER)}
+# Evidence that every method learns Meta-World through the harness: ML1-Reach, each method in its paper
+# configuration (the configuration tier "paper": garage PR #2287's launchers for RL², MAML and PEARL, the
+# TrMRL repository's ML1 script), as many env steps as 2 CPU cores allow in a few days. RL², MAML and
+# random sample fast and take 5M env steps (40 meta-iterations of RL²'s and MAML's 25 tasks x 10 episodes
+# x 500 steps) and 5 seeds; TrMRL and PEARL take 1M (8 TrMRL iterations of the same 125k env steps, 13 of
+# PEARL's 15 tasks x 5k steps after its 15k initial steps) and 3 seeds. Evaluation: 11 points, 10 tasks of
+# each split x 10 episodes (the paper's Meta-World protocol). `--suites ml45` adds ML45 at the same
+# budgets. The cost model prices it (`sweep --profile metaworld --dry-run`).
+METAWORLD_EVIDENCE = Profile(
+    name="metaworld",
+    description="every method on ml1-reach in its paper configuration: 5M env steps x 5 seeds "
+    "(RL², MAML, random), 1M x 3 (TrMRL, PEARL)",
+    methods=methods_of_profile("metaworld"),
+    suites=("ml1-reach",),
+    seeds=5,
+    budgets={
+        **_same_for(NON_METAWORLD, SuiteBudget(5_000_000, 11, EvalSettings(10, 10, _MEASURED_SPLITS))),
+        **_same_for(METAWORLD, SuiteBudget(5_000_000, 11, EvalSettings(10, 10, ("meta_train", "meta_test")))),
+    },
+    method_configs="paper",
+    plans={
+        "trmrl": MethodPlan(env_steps=1_000_000, seeds=3),
+        "pearl": MethodPlan(env_steps=1_000_000, seeds=3),
+    },
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, LONG, METAWORLD_EVIDENCE, PAPER)}
 
 # Every profile must budget every suite: a suite added to the registry without a budget fails at import;
 # a method entry naming a profile that does not exist fails likewise.
@@ -172,6 +221,8 @@ for _name, _entry in REGISTERED_METHODS.items():
 for _profile in PROFILES.values():
     _missing = set(SUITES) - set(_profile.budgets)
     assert not _missing, f"profile {_profile.name} has no budget for {sorted(_missing)}"
+    _unplanned = set(_profile.plans) - set(REGISTERED_METHODS)
+    assert not _unplanned, f"profile {_profile.name} plans unknown methods {sorted(_unplanned)}"
 
 
 def get_profile(name: str) -> Profile:

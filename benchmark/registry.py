@@ -32,7 +32,8 @@ class MethodEntry:
     overrides: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ("smoke", "quick")
     """the profiles whose default grids include the method (:mod:`benchmark.profiles`); a new method joins
-    the smoke and quick grids, and the long and paper grids (days of compute) only when its entry says so.
+    the smoke and quick grids, and the long, metaworld and paper grids (days of compute) only when its entry
+    says so.
     Any method runs under any profile when named (``sweep --methods``, ``run --method``)."""
     cost: str = ""
     """the torch-free module that counts what a configuration does, for the cost model
@@ -64,7 +65,7 @@ class MethodEntry:
             raise BenchmarkError(f"{module_name} has no class {class_name!r} ({self.agent!r})") from None
 
 
-EVERY_PROFILE = ("smoke", "quick", "long", "paper")
+EVERY_PROFILE = ("smoke", "quick", "long", "metaworld", "paper")
 """the paper's methods join every profile's grid"""
 
 METHODS: dict[str, MethodEntry] = {

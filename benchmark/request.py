@@ -86,7 +86,7 @@ class RunRequest:
         registry.check_method_name(method)
         check_suite_name(suite)
         resolved_profile = get_profile(self.profile)
-        suite_budget = resolved_profile.budget(suite)
+        suite_budget = resolved_profile.budget(suite, method)
         if not 0 <= seed < 2**32:
             raise BenchmarkError(f"seed must lie in [0, 2**32), got {seed}")
         if self.budget_env_steps is not None:

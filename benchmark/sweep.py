@@ -46,14 +46,13 @@ def build_grid(
     first_seed: int = 0,
     **options: Any,
 ) -> list[RunRequest]:
-    """The runs of a sweep: ``None`` takes the profile's own methods, suites and seed count; ``options``
+    """The runs of a sweep: ``None`` takes the profile's own methods, suites and seed counts; ``options``
     are the :class:`~benchmark.request.RunRequest` fields every run shares (budget, evaluation sizes).
     Everything is validated up front."""
     chosen = get_profile(profile)
     methods = [check_method_name(m) for m in (methods or chosen.methods)]
     suites = [check_suite_name(s) for s in (suites or chosen.suites)]
-    seeds = chosen.seeds if seeds is None else seeds
-    if seeds <= 0:
+    if seeds is not None and seeds <= 0:
         raise BenchmarkError(f"number of seeds must be positive, got {seeds}")
     if first_seed < 0:
         raise BenchmarkError(f"first seed must be >= 0, got {first_seed}")
@@ -64,7 +63,7 @@ def build_grid(
         RunRequest(m, s, seed, profile, **options)
         for s in suites
         for m in methods
-        for seed in range(first_seed, first_seed + seeds)
+        for seed in range(first_seed, first_seed + (chosen.seeds_of(m) if seeds is None else seeds))
     ]
 
 

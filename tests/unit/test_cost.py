@@ -132,13 +132,20 @@ def test_work_counts_dense_flops():
 
 def test_profile_runs_equal_what_a_sweep_resolves():
     """``benchmark list`` prices the grid without torch; it must be the grid ``sweep`` resolves."""
-    for profile in ("quick", "paper"):
+    for profile in ("quick", "metaworld", "paper"):
         chosen = get_profile(profile)
         runs = cost.profile_runs(profile, seeds=1)
         requests = [RunRequest(m, s, 0, profile) for s in chosen.suites for m in chosen.methods]
         assert len(runs) == len(requests)
         for run, request in zip(runs, requests, strict=True):
             assert run == cost.PricedRun.of(request.resolve()[0]), (run.method, run.suite)
+    seeds = {
+        m: cost.profile_runs("metaworld").count(r)
+        for m, r in zip(
+            get_profile("metaworld").methods, cost.profile_runs("metaworld", seeds=1), strict=True
+        )
+    }
+    assert seeds == {"random": 5, "rl2": 5, "trmrl": 3, "pearl": 3, "maml": 5}
 
 
 def test_the_cost_model_and_the_method_cost_modules_import_no_torch():

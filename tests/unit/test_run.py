@@ -243,3 +243,33 @@ def test_a_profile_must_name_a_known_configuration_tier():
 
     with pytest.raises(ValueError, match="method_configs must be one of"):
         Profile("odd", "", ("random",), ("point-nav",), 1, {}, method_configs="huge")
+
+
+def test_the_metaworld_profile_gives_each_method_its_own_budget_and_seeds_in_its_paper_configuration():
+    """RL², MAML and random sample fast: 5M env steps x 5 seeds; TrMRL and PEARL 1M x 3; each evaluated at
+    11 points over its own budget, in the paper tier's configuration; --seeds and --budget still win."""
+    from benchmark.profiles import get_profile
+    from benchmark.sweep import build_grid
+
+    profile = get_profile("metaworld")
+    grid = build_grid("metaworld")
+    seeds = {m: sorted(r.seed for r in grid if r.method == m) for m in profile.methods}
+    assert seeds == {
+        "random": [0, 1, 2, 3, 4],
+        "rl2": [0, 1, 2, 3, 4],
+        "trmrl": [0, 1, 2],
+        "pearl": [0, 1, 2],
+        "maml": [0, 1, 2, 3, 4],
+    }
+    assert {r.suite for r in grid} == {"ml1-reach"}
+    for method, steps in (("rl2", 5_000_000), ("trmrl", 1_000_000), ("pearl", 1_000_000)):
+        spec, config = resolve_run(method=method, suite="ml1-reach", seed=0, profile="metaworld")
+        _, paper_config = resolve_run(method=method, suite="ml1-reach", seed=0, profile="paper")
+        assert config == paper_config
+        assert spec.budget_env_steps == steps and len(spec.eval_grid) == 11 and spec.eval_grid[-1] == steps
+        assert (spec.eval.num_tasks, spec.eval.episodes) == (10, 10)
+    assert {r.seed for r in build_grid("metaworld", seeds=2)} == {0, 1}
+    assert {
+        r.resolve()[0].budget_env_steps
+        for r in build_grid("metaworld", methods=["trmrl", "rl2"], seeds=1, budget_env_steps=2_000)
+    } == {2_000}
