@@ -13,9 +13,11 @@ comparisons one figure of the paper makes together). The label says what the run
 * **not resolved**: not rejected after Holm, the mean points the other way (nothing is settled);
 * **not testable here**: fewer than 2 paired seeds, or a method or suite the table does not hold.
 
-Statistics: ``final`` (the suite's score at its common final point, last episode of a trial),
-``first_episode`` (the score of a trial's first episode at the common final point: adaptation within one
-episode) and ``gain`` (``final`` minus the same run's score at env_steps 0, its own untrained agent).
+Statistics: ``final`` (the suite's score, last episode of a trial), ``first_episode`` (the score of a
+trial's first episode: adaptation within one episode) and ``gain`` (``final`` minus the same run's score
+at env_steps 0, its own untrained agent). Each is read at the last grid point every run of the claim's
+methods reached (:func:`read_point`): a method's own final point for a claim about it alone, the point
+both reached for a comparison of two.
 """
 
 from __future__ import annotations
@@ -71,16 +73,34 @@ class Differences:
     env_steps: int | None
 
 
-def _scores(table: tables.ScoreTable, suite: str, split: str, statistic: str) -> pd.DataFrame:
-    """Per run (``method, seed``) the claim's statistic: ``method, seed, env_steps, score``."""
+def read_point(table: tables.ScoreTable, suite: str, methods: list[str]) -> int | None:
+    """Where a claim is read: the last grid point every run of ``methods`` on ``suite`` reached (None when
+    the table holds none of them). A claim about one method (a gain, a level) reads it at its own final
+    point; a comparison of two reads both where both have been, so that a profile may give a method that
+    samples slowly a smaller budget (``metaworld``) and every comparison is still at equal env steps."""
+    ends = tables.run_ends(table)
+    ends = ends[(ends["suite"] == suite) & ends["method"].isin(methods)]
+    return int(ends["last_env_steps"].min()) if not ends.empty else None
+
+
+def _scores(
+    table: tables.ScoreTable, suite: str, split: str, statistic: str, methods: list[str]
+) -> pd.DataFrame:
+    """Per run (``method, seed``) of ``methods`` the claim's statistic at :func:`read_point`:
+    ``method, seed, env_steps, score``."""
+    point = read_point(table, suite, methods)
+    if point is None:
+        return pd.DataFrame(columns=["method", "seed", "env_steps", "score"])
+    common = pd.DataFrame({"suite": [suite], "common_env_steps": [point]})
     if statistic == "first_episode":
         episodes = tables.task_episode_scores(table, split)
         first = tables.plain(episodes[episodes["episode"] == 1].copy())
         per_eval = first.groupby([*tables.RUN_KEYS, "env_steps"], observed=True)["value"].mean()
-        frame = tables.at_common_point(per_eval.rename("score").reset_index(), tables.common_points(table))
+        evaluations = per_eval.rename("score").reset_index()
     else:
-        frame = tables.final_scores(table, split)
-    frame = frame[frame["suite"] == suite]
+        evaluations = tables.evaluation_scores(table, split)
+    evaluations = evaluations[(evaluations["suite"] == suite) & evaluations["method"].isin(methods)]
+    frame = tables.at_common_point(evaluations, common)
     if statistic == "gain":
         start = tables.evaluation_scores(table, split)
         start = start[(start["suite"] == suite) & (start["env_steps"] == 0)]
@@ -91,12 +111,14 @@ def _scores(table: tables.ScoreTable, suite: str, split: str, statistic: str) ->
 
 def differences(table: tables.ScoreTable, claim: pd.Series) -> Differences:
     """The claim's per-seed differences ``method - versus`` (versus a method, the untrained agent for a
-    ``gain``, or a number)."""
-    scores = _scores(table, claim["suite"], claim["split"], claim["statistic"])
+    ``gain``, or a number), read at :func:`read_point`."""
+    versus = claim["versus"]
+    alone = claim["statistic"] == "gain" or _is_number(versus)
+    methods = [claim["method"]] if alone else [claim["method"], versus]
+    scores = _scores(table, claim["suite"], claim["split"], claim["statistic"], methods)
     mine = scores[scores["method"] == claim["method"]]
     steps = int(mine["env_steps"].max()) if not mine.empty else None
-    versus = claim["versus"]
-    if claim["statistic"] == "gain" or _is_number(versus):
+    if alone:
         baseline = 0.0 if claim["statistic"] == "gain" else float(versus)
         return Differences(mine["score"].to_numpy(dtype=np.float64) - baseline, steps)
     other = scores[scores["method"] == versus]

@@ -184,8 +184,9 @@ def _incomplete(df: tables.ScoreTable) -> list[str]:
     if short.empty:
         return ["Every run reached its suite's last grid point."]
     lines = [
-        "Runs that end before their suite's last grid point; every run of the suite is compared at the "
-        "common point (the last point all reached):",
+        "Runs that end before their suite's last grid point (a method given a smaller budget by its "
+        "profile, or a run that stopped early); the suite's aggregates compare every run at the common "
+        "point (the last point all reached), and the claims read one method at its own last point:",
         "",
     ]
     rows = [

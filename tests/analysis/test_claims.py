@@ -77,6 +77,24 @@ def test_gains_since_the_start_and_paired_differences_have_their_known_values():
     assert missing["n"] == 0 and missing["label"] == "not testable here"
 
 
+def test_a_claim_about_one_method_reads_its_own_final_point_and_a_comparison_the_point_both_reached():
+    """A profile may budget methods differently (``metaworld``: RL² 5M, TrMRL 1M env steps): a's runs go on
+    to 200 env steps (score 20 + seed there), b's stop at 100; a's gain is read at 200, a - b at 100."""
+    table = table_with_known_answers()
+    longer = table[(table["method"] == "a") & (table["env_steps"] == 100)].copy()
+    longer["env_steps"] = 200
+    longer["value"] = 20.0 + longer["seed"].astype(float)
+    table = validate(pd.concat([table, longer], ignore_index=True))
+    gain = claims.evaluate(table, claim(statistic="gain", versus="untrained")).iloc[0]
+    assert gain["env_steps"] == 200 and gain["mean"] == pytest.approx(21.5)
+    level = claims.evaluate(table, claim(versus="25", direction="less")).iloc[0]
+    assert level["env_steps"] == 200 and level["mean"] == pytest.approx(-3.5)
+    versus = claims.evaluate(table, claim()).iloc[0]
+    assert versus["env_steps"] == 100 and versus["mean"] == pytest.approx(7.5)
+    first = claims.evaluate(table, claim(statistic="first_episode")).iloc[0]
+    assert first["env_steps"] == 100 and first["mean"] == pytest.approx(7.5)
+
+
 @pytest.mark.parametrize(
     ("direction", "mean", "p", "n", "expected"),
     [
