@@ -36,7 +36,8 @@ unchanged. ``done`` is Meta-World's termination, which with terminate-on-success
 success ends one); the trial simply goes on.
 
 ``python -m benchmark.metaworld_official --checkpoint RUN_DIR/checkpoint.pt`` prints the side-by-side
-tables for a run (:func:`main`).
+tables for a run; ``--runs-dir RUNS --out FILE.md`` a summary row for every completed Meta-World run of a
+runs folder, and every run's tables (:func:`main`).
 """
 
 from __future__ import annotations
@@ -608,14 +609,77 @@ def load_run(checkpoint: Path, runtime: Runtime | None = None) -> LoadedRun:
     )
 
 
+def completed_runs(runs_dir: Path, suite: str | None = None) -> list[Path]:
+    """The completed Meta-World runs under ``runs_dir`` (``suite`` keeps one suite), in folder order."""
+    from benchmark.results.store import read_manifest, run_dirs
+    from benchmark.suites import SUITES
+
+    chosen = []
+    for run_dir in run_dirs(runs_dir):
+        manifest = read_manifest(run_dir)
+        spec = manifest.get("spec") or {}
+        name = spec.get("suite")
+        if manifest.get("status") != "completed" or name not in SUITES or SUITES[name].family != "metaworld":
+            continue
+        if suite is None or name == suite:
+            chosen.append(run_dir)
+    return chosen
+
+
+def runs_summary(compared: Sequence[tuple[LoadedRun, Comparison]]) -> str:
+    """One row per run (Markdown): both counts at its last checkpoint, mean over task names, and the
+    difference Meta-World's minus ours."""
+    rows = []
+    for run, result in compared:
+        mw_rate, ours_rate = result.metaworld.mean_success_rate, result.ours_mean_success_rate
+        rows.append(
+            [
+                run.method,
+                run.suite.name,
+                str(run.seed),
+                f"{run.env_steps:,}",
+                f"{sum(n.ours_successes for n in result.names)} / "
+                f"{sum(n.ours_episodes for n in result.names)}",
+                f"{ours_rate:.3f}",
+                f"{sum(n.metaworld_successes for n in result.names)} / "
+                f"{sum(n.metaworld_num_episodes for n in result.names)}",
+                f"{mw_rate:.3f}",
+                f"{mw_rate - ours_rate:+.3f}",
+            ]
+        )
+    header = [
+        "method",
+        "suite",
+        "seed",
+        "env steps",
+        "ours: successes / episodes",
+        "ours: rate",
+        "Meta-World: successes / counted",
+        "Meta-World: rate",
+        "Meta-World − ours",
+    ]
+    return "\n".join(_markdown(header, rows))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of :func:`main`."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmark.metaworld_official",
         description="A run's Meta-World success rates by our protocol and by metaworld.evaluation.evaluation",
     )
-    parser.add_argument("--checkpoint", type=Path, required=True, help="a run's checkpoint.pt, or its folder")
-    parser.add_argument("--suite", help="the run's suite (checked; default: the manifest's)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="a run's checkpoint.pt, or its folder")
+    source.add_argument(
+        "--runs-dir", type=Path, help="every completed Meta-World run in this folder, a summary row each"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="with --runs-dir: also write the summary and every run's tables here (Markdown)",
+    )
+    parser.add_argument(
+        "--suite", help="the run's suite (checked; default: the manifest's); with --runs-dir: only this suite"
+    )
     parser.add_argument("--split", default=META_TEST, choices=SPLITS, help="default meta_test")
     parser.add_argument("--tasks", type=int, help="N evaluated tasks (default: the run's protocol)")
     parser.add_argument("--episodes", type=int, help="K episodes per trial (default: the run's protocol)")
@@ -632,37 +696,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _compare_run(args: argparse.Namespace, checkpoint: Path) -> tuple[LoadedRun, Comparison]:
+    run = load_run(checkpoint)
+    if args.suite is not None and args.suite != run.suite.name:
+        raise BenchmarkError(f"the checkpoint is a run on {run.suite.name}, not {args.suite}")
+    exploration = args.exploration_episodes
+    if exploration is None and args.episodes is not None:
+        # the method's E for this K, capped as a run resolves it (benchmark.request)
+        exploration = max(0, min(run.default_exploration_episodes, args.episodes - 1))
+    changes = {"num_tasks": args.tasks, "episodes": args.episodes, "exploration_episodes": exploration}
+    try:
+        settings = dataclasses.replace(
+            run.settings, **{key: value for key, value in changes.items() if value is not None}
+        )
+    except ValueError as exc:
+        raise BenchmarkError(str(exc)) from None
+    result = compare(
+        run.agent,
+        run.suite,
+        settings,
+        run.seed if args.seed is None else args.seed,
+        split=args.split,
+        num_episodes=args.num_episodes,
+        horizon=args.horizon,
+    )
+    return run, result
+
+
+def _title(run: LoadedRun) -> str:
+    return f"{run.method} at {run.env_steps:,} env steps ({run.run_dir.name})"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmark.metaworld_official --checkpoint RUN_DIR/checkpoint.pt``: print both counts."""
+    """``python -m benchmark.metaworld_official --checkpoint RUN_DIR/checkpoint.pt``: print both counts;
+    ``--runs-dir RUNS [--out FILE.md]``: a summary row for every completed Meta-World run there."""
     args = build_parser().parse_args(argv)
     try:
-        run = load_run(args.checkpoint)
-        if args.suite is not None and args.suite != run.suite.name:
-            raise BenchmarkError(f"the checkpoint is a run on {run.suite.name}, not {args.suite}")
-        exploration = args.exploration_episodes
-        if exploration is None and args.episodes is not None:
-            # the method's E for this K, capped as a run resolves it (benchmark.request)
-            exploration = max(0, min(run.default_exploration_episodes, args.episodes - 1))
-        changes = {"num_tasks": args.tasks, "episodes": args.episodes, "exploration_episodes": exploration}
-        try:
-            settings = dataclasses.replace(
-                run.settings, **{key: value for key, value in changes.items() if value is not None}
-            )
-        except ValueError as exc:
-            raise BenchmarkError(str(exc)) from None
-        result = compare(
-            run.agent,
-            run.suite,
-            settings,
-            run.seed if args.seed is None else args.seed,
-            split=args.split,
-            num_episodes=args.num_episodes,
-            horizon=args.horizon,
-        )
+        if args.out is not None and args.runs_dir is None:
+            raise BenchmarkError("--out goes with --runs-dir")
+        if args.runs_dir is not None:
+            from benchmark.files import atomic_write_bytes
+
+            folders = completed_runs(args.runs_dir, args.suite)
+            if not folders:
+                raise BenchmarkError(f"{args.runs_dir}: no completed Meta-World run")
+            compared = [_compare_run(argparse.Namespace(**{**vars(args), "suite": None}), f) for f in folders]
+            summary = runs_summary(compared)
+            print(summary)
+            if args.out is not None:
+                parts = [summary, ""] + [
+                    f"### {_title(run)}\n\n{result.table()}\n" for run, result in compared
+                ]
+                try:
+                    atomic_write_bytes(args.out, "\n".join(parts).encode())
+                except OSError as exc:
+                    raise BenchmarkError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+            return 0
+        run, result = _compare_run(args, args.checkpoint)
     except BenchmarkError as exc:
         print(f"benchmark.metaworld_official: {exc}", file=sys.stderr)
         return 2
-    print(f"{run.method} at {run.env_steps:,} env steps ({run.run_dir.name})")
+    print(_title(run))
     print(result.table())
     return 0
 

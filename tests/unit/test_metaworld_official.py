@@ -190,6 +190,28 @@ def test_the_cli_prints_both_counts_for_a_runs_checkpoint(tmp_path, capsys):
     assert "a run on ml1-reach" in capsys.readouterr().err
 
 
+def test_the_cli_summarises_every_completed_metaworld_run_of_a_runs_folder(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    for method, suite in (("random", "ml1-reach"), ("random", "point-nav")):
+        spec, config = resolve_run(method, suite, 0, "smoke", budget_env_steps=100)
+        execute_run(spec, config, runs, progress=False)
+    out = tmp_path / "official.md"
+    argv = ["--runs-dir", str(runs), "--horizon", "20", "--episodes", "2", "--out", str(out)]
+    assert main(argv) == 0
+    summary = capsys.readouterr().out.strip().splitlines()
+    assert (
+        len(summary) == 3
+        and "| random | ml1-reach | 0 | 2,000 | 0 / 4 | 0.000 | 0 / 4 | 0.000 | +0.000 |" in summary[2]
+    ), summary
+    written = out.read_text()
+    assert written.startswith("\n".join(summary)) and "### random at 2,000 env steps" in written
+    assert main(["--runs-dir", str(runs), "--suite", "ml1-push"]) == 2
+    assert "no completed Meta-World run" in capsys.readouterr().err
+    assert main(["--checkpoint", str(runs), "--out", str(out)]) == 2
+    assert "--out goes with --runs-dir" in capsys.readouterr().err
+    assert main(["--runs-dir", str(tmp_path / "nowhere")]) == 2 and out.read_text() == written
+
+
 def test_every_option_has_help_with_its_default():
     parser = build_parser()
     assert help_problems(parser, parser.format_help()) == []
