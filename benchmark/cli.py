@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = verbs.add_parser("status", help="list the runs in a runs folder: status, progress, profile")
     status.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=runs_dir_help)
     status.add_argument("--profile", help="only the runs of this profile (default: every profile)")
+    status.add_argument(
+        "--priced",
+        action="store_true",
+        help="add each run's estimate by the cost model (make eta) beside its wall time, and the two totals",
+    )
 
     combine = verbs.add_parser(
         "combine",
@@ -413,9 +418,15 @@ def _results(args: argparse.Namespace) -> None:
 
 
 def _status(args: argparse.Namespace) -> None:
-    from benchmark.results.status import format_status, status_table
+    from benchmark.results.status import cost_check, format_status, priced, status_table
 
-    print(format_status(status_table(args.runs_dir, args.profile), args.runs_dir))
+    table = status_table(args.runs_dir, args.profile)
+    if args.priced and not table.empty:
+        table = priced(table, args.runs_dir)
+        print(format_status(table, args.runs_dir))
+        print(cost_check(table))
+        return
+    print(format_status(table, args.runs_dir))
 
 
 def _combine(args: argparse.Namespace) -> None:

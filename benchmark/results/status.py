@@ -61,10 +61,58 @@ def status_table(runs_dir: Path, profile: str | None = None) -> pd.DataFrame:
                 "progress": f"{100 * min(env_steps / budget, 1):.0f}%" if budget else "",
                 "evaluations": f"{len(manifest.get('evaluations') or [])}/{len(spec.get('eval_grid') or [])}",
                 "resumable": (run_dir / RESUME_FILE).exists(),
-                "wall_h": round(float(manifest.get("wall_s") or 0) / 3600, 2),
+                "wall_h": round(float(manifest.get("wall_s") or 0) / 3600, 3),
             }
         )
     return pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
+
+
+def estimated_hours(run_dir: Path) -> float | None:
+    """The cost model's one-core hours for the run a folder's manifest describes (None without a spec)."""
+    from benchmark.cost import MachineRates, PricedRun, price
+    from benchmark.protocol import EvalSettings
+
+    spec = read_manifest(run_dir).get("spec")
+    if not isinstance(spec, dict):
+        return None
+    evaluation = dict(spec["eval"])
+    evaluation["splits"] = tuple(evaluation["splits"])
+    run = PricedRun(
+        spec["method"],
+        spec["suite"],
+        int(spec["budget_env_steps"]),
+        tuple(spec["eval_grid"]),
+        EvalSettings(**evaluation),
+        spec["agent_config"],
+    )
+    return price(run, MachineRates.load()).seconds / 3600
+
+
+def priced(table: pd.DataFrame, runs_dir: Path) -> pd.DataFrame:
+    """``table`` with ``estimated_h``: what the cost model (``make eta``) says each run costs on one core, to
+    set beside ``wall_h`` (what it took here)."""
+    runs_dir = Path(runs_dir)
+    estimates = []
+    for run_id in table["run_id"]:
+        try:
+            estimates.append(estimated_hours(runs_dir / run_id))
+        except (ResultsSchemaError, KeyError, TypeError, ValueError):
+            estimates.append(None)
+    return table.assign(estimated_h=[None if e is None else round(e, 3) for e in estimates])
+
+
+def cost_check(table: pd.DataFrame) -> str:
+    """One line: the completed runs' wall hours against the cost model's estimate for them."""
+    done = table[(table["status"] == "completed") & table["estimated_h"].notna()]
+    if done.empty:
+        return "no completed run to set beside the cost model"
+    wall = float(done["wall_h"].sum())
+    estimate = float(done["estimated_h"].sum())
+    ratio = f" (estimate / measured = {estimate / wall:.2f})" if wall > 0 else ""
+    return (
+        f"{len(done)} completed runs: {wall:.3f} h of wall time summed over runs, the cost model says "
+        f"{estimate:.3f} CPU-hours{ratio}"
+    )
 
 
 def set_aside_count(runs_dir: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from benchmark.cli import main
 
@@ -46,6 +47,27 @@ def test_status_lists_each_run_with_its_profile_and_progress(tmp_path, capsys):
     assert main(["status", "--runs-dir", str(runs), "--profile", "quick"]) == 0
     assert "1 runs in" in capsys.readouterr().out
     assert main(["status", "--runs-dir", str(tmp_path / "nowhere")]) == 2
+
+
+def test_status_priced_sets_the_cost_models_estimate_beside_each_runs_wall_time(tmp_path, capsys):
+    from benchmark.cost import MachineRates, price
+    from benchmark.request import resolve_run
+    from benchmark.results.status import estimated_hours
+
+    runs = tmp_path / "runs"
+    run_random(runs, 0)
+    (runs / "broken-run").mkdir()
+    (runs / "broken-run" / "manifest.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["status", "--runs-dir", str(runs), "--priced"]) == 0
+    out = capsys.readouterr().out
+    spec, _ = resolve_run("random", "point-nav", 0, "smoke")
+    expected = price(spec, MachineRates.load()).seconds / 3600
+    (run_dir,) = [p for p in runs.iterdir() if p.name.startswith("random__")]
+    assert estimated_hours(run_dir) == pytest.approx(expected)
+    assert "estimated_h" in out and "unreadable manifest" in out, out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("1 completed runs:") and f"says {expected:.3f} CPU-hours" in last, last
 
 
 def test_combine_puts_tables_side_by_side_and_refuses_a_run_counted_twice(tmp_path, capsys):
