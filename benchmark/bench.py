@@ -752,5 +752,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# ---- what every method's own micro-benchmark shares (agents/trmrl/bench.py, baselines/pearl/bench.py) ----
+
+
+def method_bench_arguments(
+    prog: str, description: str, what: str, argv: list[str] | None
+) -> tuple[argparse.Namespace, int]:
+    """Parse a method micro-benchmark's command line (``--quick``, ``--repeats``, ``--json``) and pin torch
+    to one thread, as the harness runs it. Returns the arguments and the repeats per figure."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--quick", action="store_true", help=f"a sub-minute smoke run of {what}")
+    parser.add_argument("--repeats", type=int, help="measurements per figure, best kept (default 3; quick 1)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help=f"the bench JSON to add {what} to (default {DEFAULT_JSON}; quick: none)",
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    return args, args.repeats or (1 if args.quick else 3)
+
+
+def add_to_bench_json(figures: dict[str, Any], args: argparse.Namespace) -> None:
+    """Merge ``figures`` into the bench JSON ``--json`` names (default: the committed one; none for
+    ``--quick``), keeping the sections the other benchmarks wrote."""
+    out = args.json if args.json else (None if args.quick else DEFAULT_JSON)
+    if out is not None:
+        existing = json.loads(out.read_text()) if out.exists() else {}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({**existing, **figures}, indent=2) + "\n")
+
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -13,17 +13,14 @@ Each figure is the best of ``--repeats`` measurements; the sections are added to
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmark.cost import DEFAULT_JSON, E2E_SUITE
+from benchmark.bench import add_to_bench_json, method_bench_arguments
+from benchmark.cost import E2E_SUITE
 from benchmark.suites import make_suite
 
 # ---- TrMRL update: FLOP/s against matmuls of the same shapes ------------------------------------------
@@ -276,21 +273,10 @@ def print_report(figures: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agents.trmrl.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a sub-minute smoke run of both sections")
-    parser.add_argument("--repeats", type=int, help="measurements per figure, best kept (default 3; quick 1)")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        help=f"the bench JSON to add the sections to (default {DEFAULT_JSON}; quick: none)",
+    args, repeats = method_bench_arguments(
+        "python -m agents.trmrl.bench", __doc__.splitlines()[0], "both sections", argv
     )
-    args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
-
-    torch.set_num_threads(1)
     quick = args.quick
-    repeats = args.repeats or (1 if quick else 3)
     # The paper config's own epochs (10): one epoch would weigh the no-grad forward over all samples at a
     # quarter of the FLOPs instead of 1/31.
     samples, epochs = (512, 1) if quick else (2048, None)
@@ -300,11 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "update_bf16": bench_update_bf16(samples, epochs, repeats, update["update_seconds"]),
         "acting": bench_acting(calls=5 if quick else 50, repeats=repeats),
     }
-    out = args.json if args.json else (None if quick else DEFAULT_JSON)
-    if out is not None:
-        existing = json.loads(out.read_text()) if out.exists() else {}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({**existing, **figures}, indent=2) + "\n")
+    add_to_bench_json(figures, args)
     print_report(figures)
     return 0
 

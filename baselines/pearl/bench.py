@@ -11,16 +11,13 @@ Each figure is the best of ``--repeats`` measurements; the section is added to t
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmark.cost import DEFAULT_JSON, E2E_SUITE
+from benchmark.bench import add_to_bench_json, method_bench_arguments
+from benchmark.cost import E2E_SUITE
 from benchmark.suites import make_suite
 
 PRECISIONS = ("fp32", "bf16")
@@ -106,28 +103,11 @@ def print_report(figures: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m baselines.pearl.bench", description=__doc__.splitlines()[0]
+    args, repeats = method_bench_arguments(
+        "python -m baselines.pearl.bench", __doc__.splitlines()[0], "the section", argv
     )
-    parser.add_argument("--quick", action="store_true", help="a sub-minute smoke run")
-    parser.add_argument("--repeats", type=int, help="measurements per figure, best kept (default 3; quick 1)")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        help=f"the bench JSON to add the section to (default {DEFAULT_JSON}; quick: none)",
-    )
-    args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
-
-    torch.set_num_threads(1)
-    repeats = args.repeats or (1 if args.quick else 3)
     figures = {"pearl_step": bench_step(steps=2 if args.quick else 20, repeats=repeats)}
-    out = args.json if args.json else (None if args.quick else DEFAULT_JSON)
-    if out is not None:
-        existing = json.loads(out.read_text()) if out.exists() else {}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({**existing, **figures}, indent=2) + "\n")
+    add_to_bench_json(figures, args)
     print_report(figures)
     return 0
 
