@@ -595,14 +595,12 @@ def load_run(checkpoint: Path, runtime: Runtime | None = None) -> LoadedRun:
     agent = factory(config, EnvSpec.from_suite(suite), int(spec["seed"]), runtime or Runtime())
     state = load_checkpoint(checkpoint_file)
     agent.load_state_dict(state["agent"])
-    evaluation = dict(spec["eval"])
-    evaluation["splits"] = tuple(evaluation["splits"])
     return LoadedRun(
         agent,
         suite,
         spec["method"],
         int(spec["seed"]),
-        EvalSettings(**evaluation),
+        EvalSettings.from_record(spec["eval"]),
         int(state["env_steps"]),
         run_dir,
         int(factory.default_exploration_episodes(suite.name)),
@@ -612,16 +610,13 @@ def load_run(checkpoint: Path, runtime: Runtime | None = None) -> LoadedRun:
 def completed_runs(runs_dir: Path, suite: str | None = None) -> list[Path]:
     """The completed Meta-World runs under ``runs_dir`` (``suite`` keeps one suite), in folder order."""
     from benchmark.results.store import read_manifest, run_dirs
-    from benchmark.suites import SUITES
+    from benchmark.suites import suites_of
 
+    wanted = [name for name in suites_of("metaworld") if suite is None or name == suite]
     chosen = []
     for run_dir in run_dirs(runs_dir):
         manifest = read_manifest(run_dir)
-        spec = manifest.get("spec") or {}
-        name = spec.get("suite")
-        if manifest.get("status") != "completed" or name not in SUITES or SUITES[name].family != "metaworld":
-            continue
-        if suite is None or name == suite:
+        if manifest.get("status") == "completed" and (manifest.get("spec") or {}).get("suite") in wanted:
             chosen.append(run_dir)
     return chosen
 
@@ -740,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
             folders = completed_runs(args.runs_dir, args.suite)
             if not folders:
                 raise BenchmarkError(f"{args.runs_dir}: no completed Meta-World run")
-            compared = [_compare_run(argparse.Namespace(**{**vars(args), "suite": None}), f) for f in folders]
+            compared = [_compare_run(args, folder) for folder in folders]
             summary = runs_summary(compared)
             print(summary)
             if args.out is not None:

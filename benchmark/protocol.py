@@ -12,8 +12,9 @@ are not counted against the training budget.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -56,6 +57,11 @@ class EvalSettings:
         unknown = set(self.splits) - set(SPLITS)
         if unknown:
             raise ValueError(f"unknown split(s) {sorted(unknown)}; splits are {SPLITS}")
+
+    @classmethod
+    def from_record(cls, values: Mapping[str, Any]) -> EvalSettings:
+        """The settings a run's manifest records (its spec's ``eval``, where JSON made ``splits`` a list)."""
+        return cls(**{**values, "splits": tuple(values["splits"])})
 
 
 @dataclass(frozen=True)

@@ -67,35 +67,36 @@ def status_table(runs_dir: Path, profile: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
 
 
-def estimated_hours(run_dir: Path) -> float | None:
-    """The cost model's one-core hours for the run a folder's manifest describes (None without a spec)."""
-    from benchmark.cost import MachineRates, PricedRun, price
+def estimated_hours(run_dir: Path, rates: Any) -> float | None:
+    """The cost model's one-core hours, at ``rates`` (:class:`benchmark.cost.MachineRates`), for the run a
+    folder's manifest describes (None without a spec)."""
+    from benchmark.cost import PricedRun, price
     from benchmark.protocol import EvalSettings
 
     spec = read_manifest(run_dir).get("spec")
     if not isinstance(spec, dict):
         return None
-    evaluation = dict(spec["eval"])
-    evaluation["splits"] = tuple(evaluation["splits"])
     run = PricedRun(
         spec["method"],
         spec["suite"],
         int(spec["budget_env_steps"]),
         tuple(spec["eval_grid"]),
-        EvalSettings(**evaluation),
+        EvalSettings.from_record(spec["eval"]),
         spec["agent_config"],
     )
-    return price(run, MachineRates.load()).seconds / 3600
+    return price(run, rates).seconds / 3600
 
 
 def priced(table: pd.DataFrame, runs_dir: Path) -> pd.DataFrame:
     """``table`` with ``estimated_h``: what the cost model (``make eta``) says each run costs on one core, to
     set beside ``wall_h`` (what it took here)."""
-    runs_dir = Path(runs_dir)
+    from benchmark.cost import MachineRates
+
+    runs_dir, rates = Path(runs_dir), MachineRates.load()
     estimates = []
     for run_id in table["run_id"]:
         try:
-            estimates.append(estimated_hours(runs_dir / run_id))
+            estimates.append(estimated_hours(runs_dir / run_id, rates))
         except (ResultsSchemaError, KeyError, TypeError, ValueError):
             estimates.append(None)
     return table.assign(estimated_h=[None if e is None else round(e, 3) for e in estimates])

@@ -205,8 +205,9 @@ def test_the_cli_summarises_every_completed_metaworld_run_of_a_runs_folder(tmp_p
     ), summary
     written = out.read_text()
     assert written.startswith("\n".join(summary)) and "### random at 2,000 env steps" in written
-    assert main(["--runs-dir", str(runs), "--suite", "ml1-push"]) == 2
-    assert "no completed Meta-World run" in capsys.readouterr().err
+    for other in ("ml1-push", "point-nav"):  # a run of another suite, or of no Meta-World suite, is left out
+        assert main(["--runs-dir", str(runs), "--suite", other]) == 2
+        assert "no completed Meta-World run" in capsys.readouterr().err
     assert main(["--checkpoint", str(runs), "--out", str(out)]) == 2
     assert "--out goes with --runs-dir" in capsys.readouterr().err
     assert main(["--runs-dir", str(tmp_path / "nowhere")]) == 2 and out.read_text() == written

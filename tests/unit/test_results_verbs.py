@@ -64,7 +64,7 @@ def test_status_priced_sets_the_cost_models_estimate_beside_each_runs_wall_time(
     spec, _ = resolve_run("random", "point-nav", 0, "smoke")
     expected = price(spec, MachineRates.load()).seconds / 3600
     (run_dir,) = [p for p in runs.iterdir() if p.name.startswith("random__")]
-    assert estimated_hours(run_dir) == pytest.approx(expected)
+    assert estimated_hours(run_dir, MachineRates.load()) == pytest.approx(expected)
     assert "estimated_h" in out and "unreadable manifest" in out, out
     last = out.strip().splitlines()[-1]
     assert last.startswith("1 completed runs:") and f"says {expected:.3f} CPU-hours" in last, last
