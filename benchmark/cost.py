@@ -456,20 +456,27 @@ class Estimate:
         return max(free) / 3600
 
     def table(self) -> str:
-        """CPU-hours per (method, suite), training and evaluation apart, and the total."""
+        """CPU-hours per (method, suite), training and evaluation apart, the iterations per run, and the
+        total."""
         rows: dict[tuple[str, str], list[float]] = {}
         for cost in self.costs:
-            row = rows.setdefault((cost.run.method, cost.run.suite), [0, 0.0, 0.0, 0.0])
+            row = rows.setdefault((cost.run.method, cost.run.suite), [0, 0.0, 0.0, 0.0, 0.0])
             row[0] += 1
             row[1] += cost.work.train_env_steps
-            row[2] += cost.train_s / 3600
-            row[3] += cost.eval_s / 3600
+            row[2] += cost.work.iterations
+            row[3] += cost.train_s / 3600
+            row[4] += cost.eval_s / 3600
+        # iterations per run: the updates a budget buys (one meta_train iteration is one PPO/TRPO
+        # meta-update, or one PEARL iteration of num_train_steps_per_itr gradient steps), so that a
+        # budget too small to learn in shows before the run
         lines = [
-            f"{'method':12s} {'suite':16s} {'runs':>5s} {'env steps':>14s} {'train h':>9s} {'eval h':>8s}"
+            f"{'method':12s} {'suite':16s} {'runs':>5s} {'env steps':>14s} {'iters/run':>10s} "
+            f"{'train h':>9s} {'eval h':>8s}"
         ]
-        for (method, suite), (runs, steps, train, evaluation) in sorted(rows.items()):
+        for (method, suite), (runs, steps, iterations, train, evaluation) in sorted(rows.items()):
             lines.append(
-                f"{method:12s} {suite:16s} {runs:5.0f} {steps:14,.0f} {train:9,.3f} {evaluation:8,.3f}"
+                f"{method:12s} {suite:16s} {runs:5.0f} {steps:14,.0f} {iterations / runs:10,.0f} "
+                f"{train:9,.3f} {evaluation:8,.3f}"
             )
         machine = self.rates.machine
         lines.append(
@@ -526,7 +533,7 @@ def profile_runs(profile: str, seeds: int | None = None) -> list[PricedRun]:
             budget = chosen.budget(suite, method)
             cost = method_cost(method)
             config = apply_overrides(
-                cost.default_config(suite, chosen.method_configs), list(METHODS[method].overrides)
+                cost.default_config(suite, chosen.tier_of(method)), list(METHODS[method].overrides)
             )
             explore = getattr(cost, "exploration_episodes", lambda s: 0)(suite)
             settings = dataclasses.replace(

@@ -72,6 +72,9 @@ class MethodPlan:
     env_steps: int | None = None
     """meta-training budget on every suite; the profile's evaluation points spread over it"""
     seeds: int | None = None
+    config_tier: str | None = None
+    """the :data:`CONFIG_TIERS` entry this method's configuration comes from, where the profile's own
+    would leave its budget too few updates to learn in (the tier's records say what it scales down)"""
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ class Profile:
     def __post_init__(self) -> None:
         if not self.method_configs:
             object.__setattr__(self, "method_configs", self.name)
-        if self.method_configs not in CONFIG_TIERS:
+        tiers = [self.method_configs] + [p.config_tier for p in self.plans.values() if p.config_tier]
+        if any(tier not in CONFIG_TIERS for tier in tiers):
             raise ValueError(f"profile {self.name}: method_configs must be one of {CONFIG_TIERS}")
 
     def budget(self, suite: str, method: str | None = None) -> SuiteBudget:
@@ -98,6 +102,10 @@ class Profile:
         budget = self.budgets[suite]
         plan = self.plans.get(method or "", MethodPlan())
         return budget if plan.env_steps is None else replace(budget, env_steps=plan.env_steps)
+
+    def tier_of(self, method: str) -> str:
+        """The configuration tier ``method``'s runs take: its plan's, else the profile's."""
+        return self.plans.get(method, MethodPlan()).config_tier or self.method_configs
 
     def seeds_of(self, method: str) -> int:
         """How many seeds ``method`` runs in this profile's default grid."""
@@ -195,8 +203,8 @@ LONG = Profile(
 # budgets. The cost model prices it (`sweep --profile metaworld --dry-run`).
 METAWORLD_EVIDENCE = Profile(
     name="metaworld",
-    description="every method on ml1-reach in its paper configuration: 5M env steps x 5 seeds "
-    "(RL², MAML, random), 1M x 3 (TrMRL, PEARL)",
+    description="every method on ml1-reach: 5M env steps x 5 seeds (RL², MAML, random; paper "
+    "configurations), 1M x 3 (TrMRL, PEARL; quick configurations, so that 1M holds ~100-200 updates)",
     methods=methods_of_profile("metaworld"),
     suites=("ml1-reach",),
     seeds=5,
@@ -205,9 +213,13 @@ METAWORLD_EVIDENCE = Profile(
         **_same_for(METAWORLD, SuiteBudget(5_000_000, 11, EvalSettings(10, 10, ("meta_train", "meta_test")))),
     },
     method_configs="paper",
+    # At 1M env steps the paper configurations leave TrMRL 8 PPO iterations (25 trials x 10 episodes x 500
+    # steps each) and PEARL 11 iterations of 40 gradient steps after a 225k-step initial pool (garage's
+    # pearl_metaworld_ml1.py): nothing could be learned. Their quick tier shrinks the per-iteration batch
+    # (TrMRL 2 trials; PEARL 5 tasks x 1k steps, 100 gradient steps) for 100 and 199 iterations.
     plans={
-        "trmrl": MethodPlan(env_steps=1_000_000, seeds=3),
-        "pearl": MethodPlan(env_steps=1_000_000, seeds=3),
+        "trmrl": MethodPlan(env_steps=1_000_000, seeds=3, config_tier="quick"),
+        "pearl": MethodPlan(env_steps=1_000_000, seeds=3, config_tier="quick"),
     },
 )
 

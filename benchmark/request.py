@@ -95,7 +95,7 @@ class RunRequest:
                     f"budget must be a positive number of env steps, got {self.budget_env_steps}"
                 )
             suite_budget = dataclasses.replace(suite_budget, env_steps=self.budget_env_steps)
-        config, _ = resolve_config(method, suite, resolved_profile.method_configs, list(self.overrides))
+        config, _ = resolve_config(method, suite, resolved_profile.tier_of(method), list(self.overrides))
         agent_class = registry.load_method(method)
         check_precision(self.precision)
         supported = getattr(agent_class, "precisions", (DEFAULT_PRECISION,))

@@ -239,15 +239,20 @@ def test_profiles_take_their_methods_from_the_registry_entries():
 
 
 def test_a_profile_must_name_a_known_configuration_tier():
-    from benchmark.profiles import Profile
+    from benchmark.profiles import MethodPlan, Profile
 
     with pytest.raises(ValueError, match="method_configs must be one of"):
         Profile("odd", "", ("random",), ("point-nav",), 1, {}, method_configs="huge")
+    with pytest.raises(ValueError, match="method_configs must be one of"):
+        Profile(
+            "odd", "", ("random",), ("point-nav",), 1, {}, plans={"random": MethodPlan(config_tier="huge")}
+        )
 
 
-def test_the_metaworld_profile_gives_each_method_its_own_budget_and_seeds_in_its_paper_configuration():
-    """RL², MAML and random sample fast: 5M env steps x 5 seeds; TrMRL and PEARL 1M x 3; each evaluated at
-    11 points over its own budget, in the paper tier's configuration; --seeds and --budget still win."""
+def test_the_metaworld_profile_gives_each_method_its_own_budget_seeds_and_configuration_tier():
+    """RL², MAML and random sample fast: 5M env steps x 5 seeds in the paper tier's configuration; TrMRL
+    and PEARL 1M x 3 in the quick tier's (the paper's batches would leave them ~10 updates); each evaluated
+    at 11 points over its own budget; --seeds and --budget still win."""
     from benchmark.profiles import get_profile
     from benchmark.sweep import build_grid
 
@@ -262,10 +267,16 @@ def test_the_metaworld_profile_gives_each_method_its_own_budget_and_seeds_in_its
         "maml": [0, 1, 2, 3, 4],
     }
     assert {r.suite for r in grid} == {"ml1-reach"}
-    for method, steps in (("rl2", 5_000_000), ("trmrl", 1_000_000), ("pearl", 1_000_000)):
+    for method, steps, tier in (
+        ("rl2", 5_000_000, "paper"),
+        ("maml", 5_000_000, "paper"),
+        ("trmrl", 1_000_000, "quick"),
+        ("pearl", 1_000_000, "quick"),
+    ):
+        assert profile.tier_of(method) == tier
         spec, config = resolve_run(method=method, suite="ml1-reach", seed=0, profile="metaworld")
-        _, paper_config = resolve_run(method=method, suite="ml1-reach", seed=0, profile="paper")
-        assert config == paper_config
+        _, tier_config = resolve_run(method=method, suite="ml1-reach", seed=0, profile=tier)
+        assert config == tier_config
         assert spec.budget_env_steps == steps and len(spec.eval_grid) == 11 and spec.eval_grid[-1] == steps
         assert (spec.eval.num_tasks, spec.eval.episodes) == (10, 10)
     assert {r.seed for r in build_grid("metaworld", seeds=2)} == {0, 1}
