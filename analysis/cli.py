@@ -19,6 +19,7 @@ import pandas as pd
 from analysis import stats
 from analysis.figures.registry import FIGURE_NAMES
 from benchmark.errors import BenchmarkError
+from benchmark.files import atomic_write, atomic_write_bytes
 from benchmark.results.schema import read_table
 
 DEFAULT_RESULTS = Path("results/results.parquet")
@@ -187,7 +188,7 @@ def build_claims_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="the side-by-side Markdown document to write")
     parser.add_argument("--csv", help="also write every claim's numbers as CSV here")
     parser.add_argument(
-        "--readme", help="replace the generated claims block of this README with the last table's claims"
+        "--readme", help="replace, in this README, the generated claims block of each table it shows"
     )
     return parser
 
@@ -209,15 +210,22 @@ def claims_main(argv: list[str]) -> int:
     args = build_claims_parser().parse_args(argv)
     try:
         evaluations = {Path(p).name: claims.evaluate(read_table(p)) for p in args.results}
-        Path(args.out).write_text(claims.side_by_side_document(evaluations))
+        readme_text = None
+        if args.readme:  # checked before anything is written: a README without a block changes nothing
+            readme_text = Path(args.readme).read_text()
+            shown = [name for name in evaluations if claims.has_readme_block(readme_text, name)]
+            if not shown:
+                tables = ", ".join(evaluations)
+                raise ValueError(f"{args.readme} has no generated claims block for any of {tables}")
+            for name in shown:
+                block = claims.readme_block(name, evaluations[name])
+                readme_text = claims.replace_readme_block(readme_text, name, block)
+        atomic_write_bytes(Path(args.out), claims.side_by_side_document(evaluations).encode())
         if args.csv:
-            pd.concat([e.assign(table=name) for name, e in evaluations.items()]).to_csv(args.csv, index=False)
-        if args.readme:
-            name, last = list(evaluations.items())[-1]
-            readme = Path(args.readme)
-            readme.write_text(
-                claims.replace_readme_block(readme.read_text(), claims.readme_block(name, last))
-            )
+            table = pd.concat([e.assign(table=name) for name, e in evaluations.items()])
+            atomic_write(Path(args.csv), lambda tmp: table.to_csv(tmp, index=False))
+        if readme_text is not None:
+            atomic_write_bytes(Path(args.readme), readme_text.encode())
     except (BenchmarkError, OSError, ValueError) as exc:
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2

@@ -142,9 +142,14 @@ def test_the_committed_side_by_side_document_and_readme_block_are_generated_from
     evaluations = reference_evaluations()
     assert (REFERENCE / "paper_side_by_side.md").read_text() == claims.side_by_side_document(evaluations)
     readme = (REPO / "README.md").read_text()
-    block = claims.readme_block("long.parquet", evaluations["long.parquet"])
-    assert block in readme
-    assert claims.replace_readme_block(readme, block) == readme
+    shown = [name for name in evaluations if claims.has_readme_block(readme, name)]
+    assert "long.parquet" in shown
+    for name in shown:
+        block = claims.readme_block(name, evaluations[name])
+        assert block in readme
+        assert claims.replace_readme_block(readme, name, block) == readme
+    with pytest.raises(ValueError, match="no generated claims block for quick.parquet"):
+        claims.replace_readme_block(readme, "quick.parquet", "")
 
 
 def test_every_claim_is_well_formed():
@@ -157,3 +162,36 @@ def test_power_runs_on_every_reference_table():
     for name in reference_table_names():
         power = claims.power_table(read_table(REFERENCE / name))
         assert not power.empty and (power["n"] >= 2).all()
+
+
+def test_the_claims_command_rewrites_each_tables_readme_block_and_refuses_a_readme_without_one(
+    tmp_path, capsys
+):
+    """`--readme` fills the block of every table the README shows, leaves the rest of it alone, and a README
+    with no block for any table given is a one-line error that leaves the file as it was."""
+    from analysis.cli import main
+
+    quick, long = REFERENCE / "quick.parquet", REFERENCE / "long.parquet"
+    readme = tmp_path / "README.md"
+    blocks = {
+        n: f"{claims.README_BEGIN.format(table=n)}\nold\n{claims.README_END.format(table=n)}"
+        for n in ("quick.parquet", "long.parquet")
+    }
+    readme.write_text(f"intro\n{blocks['quick.parquet']}\nmiddle\n{blocks['long.parquet']}\nend\n")
+    out = tmp_path / "side.md"
+    assert (
+        main(["claims", "--results", str(quick), str(long), "--out", str(out), "--readme", str(readme)]) == 0
+    )
+    evaluations = {n: claims.evaluate(read_table(REFERENCE / n)) for n in ("quick.parquet", "long.parquet")}
+    expected = "intro\n{}\nmiddle\n{}\nend\n".format(
+        *(claims.readme_block(n, e) for n, e in evaluations.items())
+    )
+    assert readme.read_text() == expected
+
+    readme.write_text("no blocks here\n")
+    out.write_text("an earlier document\n")
+    assert main(["claims", "--results", str(quick), "--out", str(out), "--readme", str(readme)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "no generated claims block for any of quick.parquet" in error
+    assert len(error.strip().splitlines()) == 1 and readme.read_text() == "no blocks here\n"
+    assert out.read_text() == "an earlier document\n"
