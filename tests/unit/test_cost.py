@@ -195,3 +195,17 @@ def test_list_eta_and_readme_quote_the_same_estimate(capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == f"estimated on this machine: {cost.describe_profile_cost('quick')}"
     assert re.search(r"~[\d.,]+ CPU-hours", last)
+
+
+def test_the_estimate_table_prints_the_iterations_each_runs_budget_buys():
+    """The updates a budget buys show before a run: in the metaworld profile the paper configurations
+    would leave TrMRL 8 PPO iterations in 1M env steps (25 trials x 10 episodes x 500 steps each); its
+    quick configuration's 2 trials give 100, and RL²'s paper batch 40 in 5M."""
+    table = cost.estimate(cost.profile_runs("metaworld", seeds=1)).table().splitlines()
+    assert "iters/run" in table[0].split()
+    iterations = {line.split()[0]: int(line.split()[4].replace(",", "")) for line in table[1:-1]}
+    assert iterations == {"maml": 20, "pearl": 199, "random": 2500, "rl2": 40, "trmrl": 100}
+    trmrl = cost.method_cost("trmrl")
+    config = dataclasses.asdict(trmrl.default_config("ml1-reach", "paper"))
+    per_iteration = trmrl.training(config, cost.SuiteShape.of("ml1-reach")).iteration.env_steps
+    assert math.ceil(1_000_000 / per_iteration) == 8
