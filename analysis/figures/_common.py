@@ -133,6 +133,23 @@ def panel_title(suite: str, bands: pd.DataFrame, steps: float | None = None) -> 
     return " · ".join(parts)
 
 
+MIXED_BUDGET_RATIO = 3.0
+"""A suite whose methods' last evaluation points differ by this factor or more (the ``metaworld`` profile:
+1M env steps for TrMRL and PEARL, 5M for the others) gets a second panel over the range every method
+reached, where the shorter runs would otherwise fill only the first part of a shared axis."""
+
+
+def common_reach(bands: pd.DataFrame, x: str, suite: str) -> float | None:
+    """The last ``x`` every learning method of ``suite`` reached, when the longest run went at least
+    :data:`MIXED_BUDGET_RATIO` times further; else ``None`` (one panel is enough)."""
+    mine = bands[(bands["suite"] == suite) & (bands["method"] != RANDOM)]
+    if mine.empty:
+        return None
+    reach = mine.groupby("method", observed=True)[x].max()
+    shortest, longest = float(reach.min()), float(reach.max())
+    return shortest if shortest > 0 and longest >= MIXED_BUDGET_RATIO * shortest else None
+
+
 def suite_panels(
     bands: pd.DataFrame,
     x: str,
@@ -141,20 +158,29 @@ def suite_panels(
     title: str,
     random: pd.DataFrame | None = None,
     budgets: dict[str, float] | None = None,
+    zoom_mixed_budgets: bool = False,
 ) -> Figure:
     """One panel per suite and one banded line per method over ``bands[x]``, with one legend below.
 
     ``random`` (suite-level rows of :func:`random_levels`) draws the random policy as a horizontal
     reference instead of a curve. ``label_axes(ax, suite)`` labels each panel's axes; a table without
-    rows gets a figure that says so. Call inside :func:`analysis.style.plot_style`.
+    rows gets a figure that says so. ``zoom_mixed_budgets`` adds, after a suite whose methods ran very
+    different budgets (:func:`common_reach`), a panel of the same lines up to the point every method
+    reached. Call inside :func:`analysis.style.plot_style`.
     """
     suites = suite_order(bands["suite"].unique())
     if not suites:
         return empty_figure("no meta_test evaluations in the results table")
+    panels: list[tuple[str, float | None]] = []
+    for suite in suites:
+        panels.append((suite, None))
+        reach = common_reach(bands, x, suite) if zoom_mixed_budgets else None
+        if reach is not None:
+            panels.append((suite, reach))
     styles = method_styles(bands["method"].unique())
-    fig, axes = panel_grid(len(suites))
+    fig, axes = panel_grid(len(panels))
     legend: dict[str, object] = {}
-    for ax, suite in zip(axes, suites, strict=True):
+    for ax, (suite, reach) in zip(axes, panels, strict=True):
         for method, style in styles.items():
             if method == RANDOM and random is not None:
                 level = random[random["suite"] == suite]
@@ -164,13 +190,20 @@ def suite_panels(
                     legend.setdefault(method, line)
                 continue
             band = bands[(bands["suite"] == suite) & (bands["method"] == method)]
+            if reach is not None:
+                band = band[band[x] <= reach]
             if band.empty:
                 continue
             line = draw_band(ax, band[x].to_numpy(dtype=float), band, style, label=style.label)
             legend.setdefault(method, line)
-        ax.set_title(panel_title(suite, bands, (budgets or {}).get(suite)), fontsize=9)
+        heading = panel_title(suite, bands, (budgets or {}).get(suite))
+        if reach is not None:
+            heading = f"{suite} · to {format_steps(reach)} env steps, where every method has been"
+        ax.set_title(heading, fontsize=9)
         label_axes(ax, suite)
         fix_score_axis(ax, suite)
+        if reach is not None:
+            ax.set_xlim(right=reach * 1.03)
     ordered = [m for m in styles if m in legend]
     labels = [
         styles[m].label + (" (mean of all evaluations)" if m == RANDOM and random is not None else "")

@@ -3,9 +3,10 @@
 * ``sample_efficiency``: one panel per suite, meta-test score, one line per method at that method's own
   ``env_steps`` grid points (no interpolation); mean over runs with a light 95 % Student-t band over runs
   (no band from a single run; a success rate's band clipped to [0, 100], and its ``interval`` says so),
-  every line over every band, each method with its own marker and line style. The random policy does not
-  learn: it is drawn as a horizontal reference at the mean of all its evaluations (its band shown in the
-  legend too). The score is the last episode's return (success rate in percent for Meta-World) of
+  every line over every band, each method with its own marker and line style; a suite whose methods ran
+  budgets 3x apart or more gets a second panel up to the point every method reached. The random policy
+  does not learn: it is drawn as a horizontal reference at the mean of all its evaluations (its band shown
+  in the legend too). The score is the last episode's return (success rate in percent for Meta-World) of
   each trial; see :mod:`analysis.tables`.
 * ``ood_sample_efficiency``: the paper's OOD curve (return on the ood tasks against training env steps),
   beside the meta-test curve of the same suite, for every suite with an ``ood`` split.
@@ -126,6 +127,7 @@ def _draw(
         label_axes=label_axes,
         title="Sample efficiency on meta-test tasks (mean over runs, 95 % Student-t band over runs)",
         random=randoms["meta_test"],
+        zoom_mixed_budgets=True,
     )
     return {NAME: main, OOD_NAME: _ood_figure(ood_bands, randoms)}
 

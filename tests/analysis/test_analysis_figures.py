@@ -297,3 +297,29 @@ def test_a_table_of_the_random_policy_alone_draws_every_figure(synthetic_table, 
     df = synthetic_table[synthetic_table["method"] == "random"].reset_index(drop=True)
     written = build_all(df, tmp_path, pdf=False)
     assert (tmp_path / "per_task.png") in written and read(tmp_path, "per_task").empty
+
+
+def test_a_suite_whose_methods_ran_budgets_far_apart_gets_a_panel_up_to_where_all_have_been(synthetic_table):
+    """The metaworld profile's shape (TrMRL and PEARL at 1M, the others at 5M): the shorter runs' curves
+    would fill a fifth of a shared axis, so the suite gets a second panel up to the shortest run's last
+    point; suites whose methods share a budget keep one panel."""
+    from analysis.style import plot_style
+
+    def titles(table) -> list[str]:
+        with plot_style():
+            figure = sample_efficiency.draw(table)["sample_efficiency"]
+        return [ax.get_title() for ax in figure.axes if ax.get_title()]
+
+    assert not any("where every method has been" in t for t in titles(synthetic_table))
+    rows = synthetic_table
+    short = (rows["method"] == "trmrl") & (rows["suite"] == "halfcheetah-vel") & (rows["env_steps"] > 25_000)
+    mixed = rows[~short]
+    shown = titles(mixed)
+    zoomed = [t for t in shown if "where every method has been" in t]
+    assert zoomed == ["halfcheetah-vel · to 25k env steps, where every method has been"]
+    assert len(shown) == len(titles(synthetic_table)) + 1
+    with plot_style():
+        figure = sample_efficiency.draw(mixed)["sample_efficiency"]
+    axis = next(ax for ax in figure.axes if ax.get_title() == zoomed[0])
+    assert axis.get_xlim()[1] == pytest.approx(25_000 * 1.03)
+    assert all(max(line.get_xdata(), default=0) <= 25_000 for line in axis.get_lines()[1:])
