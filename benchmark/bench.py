@@ -48,6 +48,7 @@ import gymnasium as gym
 import numpy as np
 
 from benchmark.cost import DEFAULT_JSON, E2E_SUITE, profile_runs
+from benchmark.files import atomic_write_bytes
 from benchmark.registry import method_names
 from benchmark.suites import SUITES, make_suite
 
@@ -746,8 +747,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["cost"] = cost_section(figures)
     out = args.json if args.json else (None if quick else DEFAULT_JSON)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2) + "\n")
+        write_bench_json(out, figures)
     print_report(figures)
     return 0
 
@@ -782,8 +782,14 @@ def add_to_bench_json(figures: dict[str, Any], args: argparse.Namespace) -> None
     out = args.json if args.json else (None if args.quick else DEFAULT_JSON)
     if out is not None:
         existing = json.loads(out.read_text()) if out.exists() else {}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({**existing, **figures}, indent=2) + "\n")
+        write_bench_json(out, {**existing, **figures})
+
+
+def write_bench_json(out: Path, figures: dict[str, Any]) -> None:
+    """Replace ``out`` with ``figures`` in one atomic step: the cost model reads this file, and a bench
+    stopped mid-write must leave the previous figures whole."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, (json.dumps(figures, indent=2) + "\n").encode())
 
 
 if __name__ == "__main__":

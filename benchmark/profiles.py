@@ -93,9 +93,11 @@ class Profile:
     def __post_init__(self) -> None:
         if not self.method_configs:
             object.__setattr__(self, "method_configs", self.name)
-        tiers = [self.method_configs] + [p.config_tier for p in self.plans.values() if p.config_tier]
-        if any(tier not in CONFIG_TIERS for tier in tiers):
+        if self.method_configs not in CONFIG_TIERS:
             raise ValueError(f"profile {self.name}: method_configs must be one of {CONFIG_TIERS}")
+        for method, plan in self.plans.items():
+            if plan.config_tier is not None and plan.config_tier not in CONFIG_TIERS:
+                raise ValueError(f"profile {self.name}: {method}'s config_tier must be one of {CONFIG_TIERS}")
 
     def budget(self, suite: str, method: str | None = None) -> SuiteBudget:
         """``suite``'s budget, with ``method``'s own env_steps where its plan has them."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 import torch
 
 from agents.trmrl import bench as trmrl_bench
@@ -103,3 +104,18 @@ def test_pearl_e2e_reports_its_steady_rate_apart_from_the_initial_pool():
     figures = bench.e2e_child("pearl", "point-nav", "smoke", budget=1)
     assert figures["iterations"] == 1 and figures["steady_steps_per_s"] > 0
     assert figures["collect_seconds"] > 0 and figures["train_seconds"] > 0
+
+
+def test_a_method_bench_adds_its_section_and_keeps_the_others(tmp_path):
+    """The method micro-benchmarks merge into the bench JSON the cost model reads; figures that cannot be
+    written leave the earlier file whole, with no temporary beside it."""
+    out = tmp_path / "bench.json"
+    bench.write_bench_json(out, {"machine": {"cpu": "x"}, "pearl": {"old": 1}})
+    args, repeats = bench.method_bench_arguments("b", "d", "w", ["--json", str(out)])
+    assert repeats == 3
+    bench.add_to_bench_json({"pearl": {"new": 2}}, args)
+    assert json.loads(out.read_text()) == {"machine": {"cpu": "x"}, "pearl": {"new": 2}}
+    before = out.read_bytes()
+    with pytest.raises(TypeError):
+        bench.write_bench_json(out, {"bad": object()})  # not JSON: fails before anything is replaced
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["bench.json"]
