@@ -199,11 +199,11 @@ LONG = Profile(
 # Evidence that every method learns Meta-World through the harness: ML1-Reach, each method in its paper
 # configuration (the configuration tier "paper": garage PR #2287's launchers for RL², MAML and PEARL, the
 # TrMRL repository's ML1 script), as many env steps as 2 CPU cores allow in a few days. RL², MAML and
-# random sample fast and take 5M env steps (40 meta-iterations of RL²'s and MAML's 25 tasks x 10 episodes
-# x 500 steps) and 5 seeds; TrMRL and PEARL take 1M (8 TrMRL iterations of the same 125k env steps, 13 of
-# PEARL's 15 tasks x 5k steps after its 15k initial steps) and 3 seeds. Evaluation: 11 points, 10 tasks of
-# each split x 10 episodes (the paper's Meta-World protocol). `--suites ml45` adds ML45 at the same
-# budgets. The cost model prices it (`sweep --profile metaworld --dry-run`).
+# random sample fast and take 5M env steps and 5 seeds (40 RL² iterations of 25 tasks x 10 episodes x 500
+# steps; 20 MAML meta-updates, which sample that batch before and after the inner step); TrMRL and PEARL
+# sample 5-10x slower and take 1M and 3 seeds, in their quick configurations (why: below). Evaluation: 11
+# points, 10 tasks of each split x 10 episodes (the paper's Meta-World protocol). `--suites ml45` adds ML45
+# at the same budgets. The cost model prices it (`sweep --profile metaworld --dry-run`).
 METAWORLD_EVIDENCE = Profile(
     name="metaworld",
     description="every method on ml1-reach: 5M env steps x 5 seeds (RL², MAML, random; paper "
