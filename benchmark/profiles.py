@@ -201,9 +201,9 @@ LONG = Profile(
 # TrMRL repository's ML1 script), as many env steps as 2 CPU cores allow in a few days. RL², MAML and
 # random sample fast and take 5M env steps and 5 seeds (40 RL² iterations of 25 tasks x 10 episodes x 500
 # steps; 20 MAML meta-updates, which sample that batch before and after the inner step); TrMRL and PEARL
-# sample 5-10x slower and take 1M and 3 seeds, in their quick configurations (why: below). Evaluation: 11
-# points, 10 tasks of each split x 10 episodes (the paper's Meta-World protocol). `--suites ml45` adds ML45
-# at the same budgets. The cost model prices it (`sweep --profile metaworld --dry-run`).
+# sample 4-6x slower on a CPU and take 1M and 3 seeds, in their quick configurations (why: below).
+# Evaluation: 11 points, 10 tasks of each split x 10 episodes (the paper's Meta-World protocol). `--suites
+# ml45` adds ML45 at the same budgets. The cost model prices it (`sweep --profile metaworld --dry-run`).
 METAWORLD_EVIDENCE = Profile(
     name="metaworld",
     description="every method on ml1-reach: 5M env steps x 5 seeds (RL², MAML, random; paper "

@@ -196,9 +196,11 @@ def suite_panels(
                 continue
             line = draw_band(ax, band[x].to_numpy(dtype=float), band, style, label=style.label)
             legend.setdefault(method, line)
-        heading = panel_title(suite, bands, (budgets or {}).get(suite))
-        if reach is not None:
-            heading = f"{suite} · to {format_steps(reach)} env steps, where every method has been"
+        heading = (
+            panel_title(suite, bands, (budgets or {}).get(suite))
+            if reach is None
+            else f"{suite} · to {format_steps(reach)} env steps, where every method has been"
+        )
         ax.set_title(heading, fontsize=9)
         label_axes(ax, suite)
         fix_score_axis(ax, suite)
