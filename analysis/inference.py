@@ -11,7 +11,8 @@ Every number comes with its interval and its n (runs or paired seeds); nothing i
   bonus and halfcheetah-vel's control cost reward standing still over flailing, so "above random" is not
   evidence of learning there), and whether the methods' untrained agents already differ from each other
   (:func:`untrained_differences`), so that a difference in final scores is not read as a difference in
-  learning.
+  learning. Where a profile gives some methods a larger budget, the same gain is also read at each
+  method's own final point (``gains_at_own_end``): what it reached, not a comparison at equal env steps.
 * **Area under the curve** (:func:`auc_per_run`, :func:`auc_summary`): per run, the trapezoid of the
   meta-test score over the suite's **common evaluation grid** (the ``env_steps`` at which *every* run of the
   suite was evaluated, so nothing is interpolated and every method is integrated over the same points)
@@ -89,15 +90,27 @@ def _same(values: np.ndarray) -> bool:
 # Gains since the start
 
 
-def start_and_final(df: tables.Table, split: str = META_TEST) -> pd.DataFrame:
+READ_AT = ("common", "own")
+"""Where a gain is read: at the suite's common final point (every method at equal env steps), or at each
+method's own final point (a method given a larger budget by its profile, read where it ended)."""
+
+
+def start_and_final(df: tables.Table, split: str = META_TEST, *, at: str = "common") -> pd.DataFrame:
     """Per run with an evaluation at ``env_steps = 0``: ``method, suite, run_id, seed, env_steps`` (the
-    common final point), ``start`` (the score at 0) and ``final`` (the score at the common final point)."""
+    final point: the suite's common one, or with ``at="own"`` the method's own), ``start`` (the score at
+    0) and ``final`` (the score at that final point)."""
+    if at not in READ_AT:
+        raise ValueError(f"at={at!r}: expected one of {READ_AT}")
     table = tables.score_table(df)
     scores = tables.evaluation_scores(table, split)
     start = scores.loc[scores["env_steps"] == 0, [*tables.RUN_KEYS, "score"]].rename(
         columns={"score": "start"}
     )
-    final = tables.final_scores(table, split)[[*tables.RUN_KEYS, "env_steps", "score"]]
+    if at == "common":
+        final = tables.final_scores(table, split)
+    else:
+        final = tables.at_method_end(scores, tables.method_end_points(table))
+    final = final[[*tables.RUN_KEYS, "env_steps", "score"]]
     both = final.rename(columns={"score": "final"}).merge(start, on=tables.RUN_KEYS)
     return both.sort_values(tables.RUN_KEYS, kind="mergesort").reset_index(drop=True)
 
@@ -124,8 +137,9 @@ GAIN_COLUMNS = [
 ]
 
 
-def gains_since_start(df: tables.Table) -> pd.DataFrame:
-    """Per suite, split and method: final minus start, run by run, with its Student-t interval over seeds.
+def gains_since_start(df: tables.Table, *, at: str = "common") -> pd.DataFrame:
+    """Per suite, split and method: final minus start, run by run, with its Student-t interval over seeds;
+    the final point is the suite's common one, or with ``at="own"`` each method's own (:data:`READ_AT`).
 
     Columns :data:`GAIN_COLUMNS`. ``gain_verdict``: ``improved`` / ``worse`` (interval excludes 0),
     ``not resolved``, ``unchanged`` (every run's final score equals its start exactly) or ``no interval``.
@@ -134,7 +148,7 @@ def gains_since_start(df: tables.Table) -> pd.DataFrame:
     """
     rows = []
     for split in SPLITS:
-        runs = start_and_final(df, split)
+        runs = start_and_final(df, split, at=at)
         if runs.empty:
             continue
         random_start = runs[runs["method"] == RANDOM].groupby(["suite", "seed"])["start"].mean()
@@ -634,6 +648,7 @@ def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS) 
         return Inference(
             {
                 "gains_since_start": gains_since_start(table),
+                "gains_at_own_end": gains_since_start(table, at="own"),
                 "untrained_differences": untrained_differences(table),
                 "auc": auc_summary(per_run),
                 "auc_per_run": per_run,
@@ -648,6 +663,7 @@ def compute(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_REPS) 
 
 SORT_KEYS = {
     "gains_since_start": ["suite", "split", "method"],
+    "gains_at_own_end": ["suite", "split", "method"],
     "untrained_differences": ["suite", "split", "method", "versus"],
     "auc": ["suite", "versus", "method"],
     "auc_per_run": ["suite", "method", "seed", "run_id"],
@@ -661,37 +677,60 @@ SORT_KEYS = {
 # The report's sections
 
 
-def _gains_lines(gains: pd.DataFrame, untrained: pd.DataFrame, labels: dict[str, str]) -> list[str]:
-    if gains.empty:
-        return ["No run has an evaluation at env step 0: no gain since the start can be computed.", ""]
-    methods = method_order(gains["method"].unique())
+def _gain_rows(gains: pd.DataFrame, methods: list[str], *, own: bool) -> list[list[str]]:
+    """One row per suite and split, one cell per method; ``own``: each cell names its own final point."""
     rows = []
     for suite in suite_order(gains["suite"].unique()):
         for split in SPLITS:
             mine = gains[(gains["suite"] == suite) & (gains["split"] == split)].set_index("method")
             if mine.empty:
                 continue
-            cells = [
-                f"{suite} {split.replace('_', '-')} ({mine['score'].iloc[0]}), 0 → "
-                f"{format_steps(float(mine['env_steps'].max()))}"
-            ]
+            first = f"{suite} {split.replace('_', '-')} ({mine['score'].iloc[0]})"
+            if not own:
+                first += f", 0 → {format_steps(float(mine['env_steps'].max()))}"
+            cells = [first]
             for method in methods:
                 if method not in mine.index:
                     cells.append("—")
                     continue
                 row = mine.loc[method]
                 note = "; unchanged" if row["gain_verdict"] == "unchanged" else ""
+                where = f"0 → {format_steps(float(row['env_steps']))}: " if own else ""
                 gain = markdown.interval(row["gain"], row["ci_low"], row["ci_high"], 1, sign=True)
-                cells.append(f"{gain} (n={row['n_pairs']}{note})")
+                cells.append(f"{where}{gain} (n={row['n_pairs']}{note})")
             rows.append(cells)
+    return rows
+
+
+def _gains_lines(
+    gains: pd.DataFrame, untrained: pd.DataFrame, labels: dict[str, str], own_end: pd.DataFrame | None = None
+) -> list[str]:
+    if gains.empty:
+        return ["No run has an evaluation at env step 0: no gain since the start can be computed.", ""]
+    methods = method_order(gains["method"].unique())
+    header = ["suite split (score), env steps", *[labels[m] for m in methods]]
     lines = [
         "Per run, the score at the common final point minus the same run's untrained agent (env step 0; same "
         "seed, so the same tasks and reset states): mean [95 % Student-t interval over seeds] (n = runs). "
         "This, not the distance from random, is what a method learned.",
         "",
-        *markdown.table(["suite split (score), env steps", *[labels[m] for m in methods]], rows),
+        *markdown.table(header, _gain_rows(gains, methods, own=False)),
         "",
     ]
+    keys = ["suite", "split", "method"]
+    if own_end is not None and not own_end.empty:
+        moved = own_end.merge(gains[[*keys, "env_steps"]], on=keys, suffixes=("", "_common"))
+        moved = moved[moved["env_steps"] != moved["env_steps_common"]]
+        if not moved.empty:
+            later = own_end.merge(moved[["suite", "split"]].drop_duplicates(), on=["suite", "split"])
+            lines += [
+                "Some methods ran past the common final point (a profile gave them a larger budget). The "
+                "same gain read at **each method's own final point** (the last point all its runs reached; "
+                "`gains_at_own_end.csv`), not at equal env steps: compare methods at the common point above.",
+                "",
+                *markdown.table(header, _gain_rows(later, methods, own=True)),
+                "",
+            ]
     above = gains[gains["untrained_vs_random"] == "beats random"]
     if not above.empty:
         parts = []
@@ -913,7 +952,9 @@ def report_lines(df: tables.Table, *, seed: int = 0, reps: int = stats.DEFAULT_R
     return [
         "## Gains since the start",
         "",
-        *_gains_lines(result["gains_since_start"], result["untrained_differences"], labels),
+        *_gains_lines(
+            result["gains_since_start"], result["untrained_differences"], labels, result["gains_at_own_end"]
+        ),
         "## Sample efficiency over the whole curve",
         "",
         'These replace readings of pointwise means ("method X leads from step A to step B"): each is one '

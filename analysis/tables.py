@@ -216,6 +216,24 @@ def common_points(df: Table) -> pd.DataFrame:
     return out.reset_index()
 
 
+def method_end_points(df: Table) -> pd.DataFrame:
+    """Per suite and method: ``suite, method, end_env_steps``, the last point every run of the method
+    reached (its own final point: a profile may give a method that samples slowly a smaller budget)."""
+    ends = run_ends(df)
+    grouped = ends.groupby(["suite", "method"], sort=True)["last_env_steps"].min()
+    return grouped.rename("end_env_steps").reset_index()
+
+
+def at_method_end(frame: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``frame`` (one per run and env_steps) at each run's latest grid point not after its
+    method's own final point (:func:`method_end_points`)."""
+    limits = ends.set_index(["suite", "method"])["end_env_steps"]
+    keys = pd.MultiIndex.from_arrays([frame["suite"].astype(str), frame["method"].astype(str)])
+    frame = frame[frame["env_steps"].to_numpy() <= limits.reindex(keys).to_numpy()]
+    last = frame.groupby(RUN_KEYS, sort=False, observed=True)["env_steps"].transform("max")
+    return frame.loc[frame["env_steps"] == last].reset_index(drop=True)
+
+
 def incomplete_runs(df: Table) -> pd.DataFrame:
     """Runs that end before the last grid point of their suite, and where they are compared.
 

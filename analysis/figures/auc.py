@@ -5,7 +5,8 @@ tables behind the report's sections on gains since the start and sample efficien
 common evaluation grid (divided by its span; normalised 0 = random, 1 = upper reference where the suite has
 references) as dots, the mean over runs as a black marker and its 95 % Student-t interval over runs as a bar
 (none from one run). The CSVs it writes besides ``auc.csv``: ``auc_per_run``, ``gains_since_start``,
-``untrained_differences``, ``steps_to_threshold`` and ``ranks`` (see :mod:`analysis.inference`).
+``gains_at_own_end``, ``untrained_differences``, ``steps_to_threshold`` and ``ranks`` (see
+:mod:`analysis.inference`).
 """
 
 from __future__ import annotations

@@ -173,8 +173,8 @@ FIGURES: tuple[Figure, ...] = (
                     "Each run's meta-test score integrated over its suite's common evaluation grid and "
                     "divided by the grid's span (normalised 0 = random, 1 = upper reference where the "
                     "suite has references): dots = runs, bar = 95 % Student-t interval over runs. The "
-                    "same builder writes gains_since_start.csv, untrained_differences.csv, "
-                    "steps_to_threshold.csv and ranks.csv (report sections above)."
+                    "same builder writes gains_since_start.csv, gains_at_own_end.csv, "
+                    "untrained_differences.csv, steps_to_threshold.csv and ranks.csv (report sections above)."
                 ),
             ),
         ),

@@ -92,6 +92,33 @@ def test_one_run_gets_no_interval(hand_table):
     assert row["interval"] == "none (1 pair)" and row["gain_verdict"] == "no interval (1 run)"
 
 
+def test_gains_at_own_end_read_a_longer_method_where_it_ended():
+    # RL² runs to 200 (its profile's larger budget), TrMRL to 100: the common point is 100
+    curves = {
+        **{("trmrl", s): {0: 10.0, 50: 12.0, 100: 15.0 + s} for s in range(3)},
+        **{("rl2", s): {0: 10.0, 100: 11.0, 150: 30.0, 200: 20.0 + 2 * s} for s in range(3)},
+    }
+    ends = tables.method_end_points(tables.score_table(table(curves))).set_index("method")["end_env_steps"]
+    assert ends.to_dict() == {"rl2": 200, "trmrl": 100}
+    common = inference.gains_since_start(table(curves)).set_index("method")
+    own = inference.gains_since_start(table(curves), at="own").set_index("method")
+    assert common.loc["rl2", "env_steps"] == 100 and common.loc["rl2", "gain"] == pytest.approx(1.0)
+    assert own.loc["rl2", "env_steps"] == 200 and own.loc["rl2", "gain"] == pytest.approx(12.0)
+    assert own.loc["rl2", "gain_verdict"] == "improved"
+    # TrMRL ends at the common point: both readings agree
+    pd.testing.assert_series_equal(common.loc["trmrl"], own.loc["trmrl"])
+    lines = "\n".join(report_lines_of(table(curves)))
+    assert "each method's own final point" in lines and "0 → 200: +12.0" in lines
+    # every run at one end point: the report has no second table
+    assert "own final point" not in "\n".join(report_lines_of(table(CURVES)))
+    with pytest.raises(ValueError, match="at='last'"):
+        inference.gains_since_start(table(curves), at="last")
+
+
+def report_lines_of(df: pd.DataFrame) -> list[str]:
+    return inference.report_lines(df, reps=200)
+
+
 def test_untrained_differences_flag_methods_that_start_apart(hand_table):
     diff = inference.untrained_differences(hand_table)
     diff = diff[diff["split"] == "meta_test"].set_index(["method", "versus"])
