@@ -78,9 +78,9 @@ def read_point(table: tables.ScoreTable, suite: str, methods: list[str]) -> int 
     the table holds none of them). A claim about one method (a gain, a level) reads it at its own final
     point; a comparison of two reads both where both have been, so that a profile may give a method that
     samples slowly a smaller budget (``metaworld``) and every comparison is still at equal env steps."""
-    ends = tables.run_ends(table)
+    ends = tables.method_end_points(table)
     ends = ends[(ends["suite"] == suite) & ends["method"].isin(methods)]
-    return int(ends["last_env_steps"].min()) if not ends.empty else None
+    return int(ends["end_env_steps"].min()) if not ends.empty else None
 
 
 def _scores(

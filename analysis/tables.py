@@ -229,9 +229,7 @@ def at_method_end(frame: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
     method's own final point (:func:`method_end_points`)."""
     limits = ends.set_index(["suite", "method"])["end_env_steps"]
     keys = pd.MultiIndex.from_arrays([frame["suite"].astype(str), frame["method"].astype(str)])
-    frame = frame[frame["env_steps"].to_numpy() <= limits.reindex(keys).to_numpy()]
-    last = frame.groupby(RUN_KEYS, sort=False, observed=True)["env_steps"].transform("max")
-    return frame.loc[frame["env_steps"] == last].reset_index(drop=True)
+    return _latest_not_after(frame, limits.reindex(keys).to_numpy())
 
 
 def incomplete_runs(df: Table) -> pd.DataFrame:
@@ -250,7 +248,12 @@ def at_common_point(frame: pd.DataFrame, common: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``frame`` (one per run and env_steps) at each run's latest grid point not after its suite's
     common final point."""
     limits = common.set_index("suite")["common_env_steps"]
-    frame = frame[frame["env_steps"] <= frame["suite"].astype(str).map(limits).to_numpy()]
+    return _latest_not_after(frame, frame["suite"].astype(str).map(limits).to_numpy())
+
+
+def _latest_not_after(frame: pd.DataFrame, limit: np.ndarray) -> pd.DataFrame:
+    """Rows of ``frame`` at each run's latest ``env_steps`` not after its row's ``limit``."""
+    frame = frame[frame["env_steps"].to_numpy() <= limit]
     last = frame.groupby(RUN_KEYS, sort=False, observed=True)["env_steps"].transform("max")
     return frame.loc[frame["env_steps"] == last].reset_index(drop=True)
 
