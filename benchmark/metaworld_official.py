@@ -50,7 +50,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import gymnasium as gym
 import metaworld
@@ -61,7 +61,7 @@ from metaworld.evaluation import evaluation as metaworld_evaluation
 from benchmark.agent import EnvSpec, MetaAgent, Runtime, Transition, TrialPlan
 from benchmark.config import config_to_dict
 from benchmark.errors import BenchmarkError
-from benchmark.protocol import EvalSettings, _reset_seed, evaluate, resolved_action_mode
+from benchmark.protocol import ActionMode, EvalSettings, _reset_seed, evaluate, resolved_action_mode
 from benchmark.suites.base import META_TEST, SPLITS, Suite, Task
 from benchmark.tasks import evaluation_tasks
 from benchmark.trial import TrialLayout
@@ -373,9 +373,11 @@ class Comparison:
     def table(self) -> str:
         """The side-by-side tables (Markdown): per task name, then per evaluated task."""
         s = self.settings
+        mode = resolved_action_mode(s, self.suite)
         lines = [
             f"{self.suite}, {self.split}, seed {self.seed}: {len(self.rows)} tasks x {s.episodes} episodes "
-            f"(first {s.exploration_episodes or 0} exploring), horizon {self.horizon}; Meta-World counts the "
+            f"(first {s.exploration_episodes or 0} exploring, {mode} actions after), "
+            f"horizon {self.horizon}; Meta-World counts the "
             f"first {self.metaworld.num_episodes} episodes of each task name "
             f"({self.metaworld.steps} steps per env)",
             "",
@@ -688,6 +690,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--horizon", type=int, help="shorter episodes in both (default: the suite's 500)")
     parser.add_argument("--seed", type=int, help="evaluation seed (default: the run's)")
+    parser.add_argument(
+        "--action-mode",
+        choices=get_args(ActionMode),
+        help="actions after exploring, in both counts (default: the run's; sample on Meta-World)",
+    )
     return parser
 
 
@@ -699,7 +706,12 @@ def _compare_run(args: argparse.Namespace, checkpoint: Path) -> tuple[LoadedRun,
     if exploration is None and args.episodes is not None:
         # the method's E for this K, capped as a run resolves it (benchmark.request)
         exploration = max(0, min(run.default_exploration_episodes, args.episodes - 1))
-    changes = {"num_tasks": args.tasks, "episodes": args.episodes, "exploration_episodes": exploration}
+    changes = {
+        "num_tasks": args.tasks,
+        "episodes": args.episodes,
+        "exploration_episodes": exploration,
+        "action_mode": args.action_mode,
+    }
     try:
         settings = dataclasses.replace(
             run.settings, **{key: value for key, value in changes.items() if value is not None}

@@ -37,7 +37,7 @@ import numpy as np
 import pytest
 from metaworld.policies import SawyerReachV3Policy
 
-from benchmark import registry
+from benchmark import metaworld_official, registry
 from benchmark.agent import Transition, TrialPlan
 from benchmark.config import config_to_dict
 from benchmark.metaworld_official import build_parser, compare, config_from_dict, main
@@ -188,6 +188,38 @@ def test_the_cli_prints_both_counts_for_a_runs_checkpoint(tmp_path, capsys):
     assert "| reach-v3 | 2 | 0 / 4 |" in out and "Meta-World: rate" in out
     assert main(["--checkpoint", str(outcome.run_dir), "--suite", "ml1-push"]) == 2
     assert "a run on ml1-reach" in capsys.readouterr().err
+
+
+def test_the_action_mode_option_reaches_both_counts(tmp_path, capsys, monkeypatch):
+    spec, config = resolve_run("random", "ml1-reach", 0, "smoke", budget_env_steps=100)
+    outcome = execute_run(spec, config, tmp_path, progress=False)
+    flags: list[np.ndarray] = []
+    load_run = metaworld_official.load_run
+
+    def recording_load_run(checkpoint, runtime=None):
+        run = load_run(checkpoint, runtime)
+        act = run.agent.act
+
+        def recording_act(obs, deterministic):
+            flags.append(np.broadcast_to(np.asarray(deterministic, dtype=bool), (len(obs),)).copy())
+            return act(obs, deterministic)
+
+        monkeypatch.setattr(run.agent, "act", recording_act)
+        return run
+
+    monkeypatch.setattr(metaworld_official, "load_run", recording_load_run)
+    base = ["--checkpoint", str(outcome.run_dir), "--tasks", "2", "--horizon", "20", "--episodes", "2"]
+    for mode, deterministic in (("mean", True), ("sample", False), (None, False)):  # None: the run's own
+        flags.clear()
+        assert main(base + ["--exploration-episodes", "0"] + (["--action-mode", mode] if mode else [])) == 0
+        assert f"{mode or 'sample'} actions after" in capsys.readouterr().out
+        acted = np.concatenate(flags)
+        # every row of every step in that mode: ours (2 trials x 2 episodes x 20 steps), Meta-World's as many
+        assert acted.size == 2 * (2 * 2 * 20) and set(acted.tolist()) == {deterministic}
+    with pytest.raises(SystemExit) as refused:
+        main(base + ["--action-mode", "greedy"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'greedy'" in capsys.readouterr().err
 
 
 def test_the_cli_summarises_every_completed_metaworld_run_of_a_runs_folder(tmp_path, capsys):
