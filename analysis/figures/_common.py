@@ -199,7 +199,7 @@ def suite_panels(
         heading = (
             panel_title(suite, bands, (budgets or {}).get(suite))
             if reach is None
-            else f"{suite} · to {format_steps(reach)} env steps, where every method has been"
+            else f"{suite} · the first {format_steps(reach)} env steps, which every method ran"
         )
         ax.set_title(heading, fontsize=9)
         label_axes(ax, suite)
