@@ -8,7 +8,7 @@ PROFILE ?= smoke
 WORKERS ?=
 RESULTS ?= results/results.parquet
 FIGURES_OUT ?= analysis/out
-REFERENCE_TABLES := results/reference/quick.parquet results/reference/long.parquet
+REFERENCE_TABLES := results/reference/quick.parquet results/reference/long.parquet results/reference/metaworld.parquet
 
 .PHONY: install install-tracking claims test test-slow lint type deviations reproduce-paper eta sweep results figures bench clean
 
